@@ -1,0 +1,2 @@
+//! In-process fan-out benchmark (work in progress).
+fn main() {}

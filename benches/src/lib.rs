@@ -1,0 +1,1 @@
+//! Benchmarks and load tools for bus (work in progress).

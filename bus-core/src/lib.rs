@@ -1,0 +1,1 @@
+//! bus-core: an actor-based in-process event bus (work in progress).

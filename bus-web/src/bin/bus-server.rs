@@ -1,0 +1,2 @@
+//! The bus server binary (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! bus-web: a Socket.IO gateway for bus-core (work in progress).

@@ -1,0 +1,2 @@
+//! Embedded use of bus-core (work in progress).
+fn main() {}
