@@ -1,0 +1,447 @@
+//! The in-process client: the client side of a socket for code running in
+//! the same process, built on [`Connection`] exactly like a remote client.
+//!
+//! Owns client-side handler dispatch (on a client actor woken once per
+//! batch), client→server acks and the at-least-once auto-ack. It must not
+//! reach into the namespace except through the `Connection`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use actix::{Actor, ActorContext, Addr, Context, Handler};
+use futures::channel::oneshot;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ack::{decode_ack, AckMap, AckResponder, Direction, PendingAck, Waiter};
+use crate::connection::{Connection, Handshake};
+use crate::error::{AckError, ConnectError, EmitError, InboundError};
+use crate::id::SocketId;
+use crate::messages::Drain;
+use crate::namespace::Namespace;
+use crate::payload::{Event, Payload};
+use crate::queue::{DeliveryInfo, Outbound, Waker};
+use crate::reason::DisconnectReason;
+use crate::reliable::Gap;
+
+/// How an in-process client connects.
+///
+/// # Examples
+///
+/// ```
+/// let opts = bus_core::ConnectOptions {
+///     auth: serde_json::json!({"token": "t"}),
+///     client_id: Some("worker-1".into()),
+///     ..Default::default()
+/// };
+/// assert!(!opts.manual_ack);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// The auth object middleware sees.
+    pub auth: serde_json::Value,
+    /// Query parameters middleware sees.
+    pub query: HashMap<String, String>,
+    /// Persistent client id (at-least-once namespaces retain events for it).
+    pub client_id: Option<String>,
+    /// At-least-once: when false (default) an event is acknowledged when its
+    /// handler returns without panicking; when true the handler must answer
+    /// its [`AckResponder`] itself (possibly later, from another thread).
+    pub manual_ack: bool,
+}
+
+/// An event as the client received it, for [`Client::on_any`].
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The shared event.
+    pub event: Arc<Event>,
+    /// At-least-once metadata (sequence number, redelivered flag).
+    pub delivery: Option<DeliveryInfo>,
+}
+
+type EventHandler = Arc<dyn Fn(&Payload, Option<AckResponder>) + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Incoming) + Send + Sync>;
+type GapHandler = Arc<dyn Fn(Gap) + Send + Sync>;
+type ReasonHandler = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, EventHandler>,
+    any: Vec<AnyHandler>,
+    gap: Vec<GapHandler>,
+    disconnect: Vec<ReasonHandler>,
+}
+
+struct Inner {
+    conn: Connection,
+    ns: Namespace,
+    handlers: RwLock<Handlers>,
+    acks: AckMap,
+    manual_ack: bool,
+    done: AtomicBool,
+    actor: OnceLock<Addr<ClientActor>>,
+}
+
+impl Inner {
+    fn finish(&self, reason: DisconnectReason) {
+        if self.done.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.acks.fail_all();
+        let hs = self
+            .handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .disconnect
+            .clone();
+        for h in hs {
+            if catch_unwind(AssertUnwindSafe(|| h(reason))).is_err() {
+                tracing::error!(socket = %self.conn.id(), "client disconnect handler panicked");
+            }
+        }
+    }
+}
+
+/// An in-process client connected to a namespace (cheap to clone).
+///
+/// Its handlers run on a client actor, one batch at a time. A panicking
+/// client handler is logged; the client stays connected and (at-least-once)
+/// the event is not acknowledged, so it is redelivered.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::executor::block_on;
+/// let bus = bus_core::Bus::start();
+/// let ns = bus.of("/");
+/// ns.on_connection(|s| s.on("ping", |_s, _: (), ack| { if let Some(a) = ack { let _ = a.send("pong"); } }));
+/// let client = block_on(ns.connect(Default::default())).unwrap();
+/// let answer: String = block_on(client.emit_with_ack("ping", &(), Duration::from_secs(5))).unwrap();
+/// assert_eq!(answer, "pong");
+/// client.disconnect();
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", self.inner.conn.id())
+            .field("ns", &self.inner.ns.name())
+            .finish()
+    }
+}
+
+impl Client {
+    pub(crate) fn connect<F>(
+        ns: Namespace,
+        options: ConnectOptions,
+        setup: F,
+    ) -> impl Future<Output = Result<Client, ConnectError>> + Send + 'static
+    where
+        F: FnOnce(&Client) + Send + 'static,
+    {
+        let slot: Arc<OnceLock<Addr<ClientActor>>> = Arc::new(OnceLock::new());
+        let wake_slot = slot.clone();
+        let waker: Waker = Arc::new(move || {
+            if let Some(a) = wake_slot.get() {
+                // At most one Drain is outstanding per batch (the queue's flag).
+                let _ = a.try_send(Drain);
+            }
+        });
+        let handshake = Handshake {
+            auth: options.auth.clone(),
+            query: options.query.clone(),
+            client_id: options.client_id.clone(),
+            ..Default::default()
+        };
+        let fut = ns.connect_remote(handshake, waker);
+        async move {
+            let conn = fut.await?;
+            let inner = Arc::new(Inner {
+                conn,
+                ns: ns.clone(),
+                handlers: RwLock::new(Handlers::default()),
+                acks: AckMap::default(),
+                manual_ack: options.manual_ack,
+                done: AtomicBool::new(false),
+                actor: OnceLock::new(),
+            });
+            let client = Client {
+                inner: inner.clone(),
+            };
+            setup(&client);
+            let addr = ClientActor::start_in_arbiter(
+                &ns.runtime().worker(),
+                move |ctx: &mut Context<ClientActor>| {
+                    ctx.set_mailbox_capacity(64);
+                    ClientActor { inner }
+                },
+            );
+            let _ = client.inner.actor.set(addr.clone());
+            let _ = slot.set(addr.clone());
+            // Items may have arrived before the actor existed: drain once.
+            let _ = addr.try_send(Drain);
+            Ok(client)
+        }
+    }
+
+    /// The socket id (the server side sees the same id).
+    pub fn id(&self) -> &SocketId {
+        self.inner.conn.id()
+    }
+
+    /// False once disconnected (either side).
+    pub fn connected(&self) -> bool {
+        !self.inner.done.load(Ordering::Acquire) && self.inner.conn.is_connected()
+    }
+
+    fn handlers_mut(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handles `event` from the server side, decoding into `T`. `ack` is
+    /// `Some` when the server asked for an answer or (at-least-once) when the
+    /// event must be acknowledged.
+    pub fn on<T, F>(&self, event: impl Into<String>, handler: F)
+    where
+        T: DeserializeOwned + 'static,
+        F: Fn(T, Option<AckResponder>) + Send + Sync + 'static,
+    {
+        let name: String = event.into();
+        let ev = name.clone();
+        let wrapped: EventHandler = Arc::new(move |payload, ack| match payload.decode::<T>() {
+            Ok(v) => handler(v, ack),
+            Err(e) => {
+                tracing::warn!(event = %ev, error = %e, "client event payload did not decode; skipped")
+            }
+        });
+        self.handlers_mut().events.insert(name, wrapped);
+    }
+
+    /// Sees every event (before the specific handler), with its delivery metadata.
+    pub fn on_any<F>(&self, handler: F)
+    where
+        F: Fn(&Incoming) + Send + Sync + 'static,
+    {
+        self.handlers_mut().any.push(Arc::new(handler));
+    }
+
+    /// At-least-once: retention dropped events this client never acknowledged.
+    pub fn on_gap<F>(&self, handler: F)
+    where
+        F: Fn(Gap) + Send + Sync + 'static,
+    {
+        self.handlers_mut().gap.push(Arc::new(handler));
+    }
+
+    /// Runs once when the client is disconnected (by either side).
+    pub fn on_disconnect<F>(&self, handler: F)
+    where
+        F: Fn(DisconnectReason) + Send + Sync + 'static,
+    {
+        self.handlers_mut().disconnect.push(Arc::new(handler));
+    }
+
+    /// Emits `event` to the server side's handlers.
+    ///
+    /// # Errors
+    /// [`EmitError::Encode`], [`EmitError::Busy`] (server handlers lag), [`EmitError::Closed`].
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<String>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_payload(event, Payload::json(data)?)
+    }
+
+    /// Emits a raw payload.
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit).
+    pub fn emit_payload(
+        &self,
+        event: impl Into<String>,
+        payload: Payload,
+    ) -> Result<(), EmitError> {
+        self.inner
+            .conn
+            .event_from_client(event, payload, None)
+            .map_err(|e| match e {
+                InboundError::Full => EmitError::Busy,
+                InboundError::Closed => EmitError::Closed,
+            })
+    }
+
+    /// Emits and waits up to `timeout` for the server side's answer.
+    ///
+    /// # Errors
+    /// [`AckError::Timeout`], [`AckError::Closed`], [`AckError::Decode`], [`AckError::Send`].
+    pub fn emit_with_ack<T, R>(
+        &self,
+        event: impl Into<String>,
+        data: &T,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let (tx, rx) = oneshot::channel();
+        let sent = (|| {
+            let payload = Payload::json(data).map_err(|e| AckError::Send(e.to_string()))?;
+            let id = inner
+                .acks
+                .register(PendingAck {
+                    waiter: Some(Waiter::Reply(tx)),
+                    reliable: None,
+                })
+                .map_err(|_| AckError::Closed)?;
+            match inner.conn.event_from_client(event, payload, Some(id)) {
+                Ok(()) => Ok(id),
+                Err(e) => {
+                    inner.acks.take(id);
+                    Err(match e {
+                        InboundError::Full => AckError::Send(e.to_string()),
+                        InboundError::Closed => AckError::Closed,
+                    })
+                }
+            }
+        })();
+        let timer = inner.ns.timer().clone();
+        async move {
+            let id = sent?;
+            match timer.timeout(timeout, rx).await {
+                Some(Ok(result)) => decode_ack(result),
+                Some(Err(_)) => Err(AckError::Closed),
+                None => {
+                    inner.acks.take(id);
+                    Err(AckError::Timeout)
+                }
+            }
+        }
+    }
+
+    /// Disconnects (`client namespace disconnect`); runs `on_disconnect`
+    /// and fails pending acks. Idempotent.
+    pub fn disconnect(&self) {
+        self.inner
+            .conn
+            .close(DisconnectReason::ClientNamespaceDisconnect);
+        self.inner
+            .finish(DisconnectReason::ClientNamespaceDisconnect);
+        if let Some(a) = self.inner.actor.get() {
+            let _ = a.try_send(Drain);
+        }
+    }
+
+    /// Acks this client still waits for (for leak checks).
+    pub fn pending_acks(&self) -> usize {
+        self.inner.acks.len()
+    }
+}
+
+/// Drains the client's outbound queue and runs its handlers.
+struct ClientActor {
+    inner: Arc<Inner>,
+}
+
+impl Actor for ClientActor {
+    type Context = Context<Self>;
+}
+
+impl ClientActor {
+    fn dispatch(&self, event: Arc<Event>, ack_id: Option<u64>, delivery: Option<DeliveryInfo>) {
+        let inner = &self.inner;
+        let (specific, any) = {
+            let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
+            (h.events.get(&event.name).cloned(), h.any.clone())
+        };
+        let mut panicked = false;
+        let handled = specific.is_some() || !any.is_empty();
+        if !any.is_empty() {
+            let incoming = Incoming {
+                event: event.clone(),
+                delivery,
+            };
+            for h in &any {
+                panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
+            }
+        }
+        let used = Arc::new(AtomicBool::new(false));
+        if let Some(h) = specific {
+            let ack = ack_id.map(|ack_id| AckResponder {
+                socket: inner.conn.shared.clone(),
+                ack_id,
+                direction: Direction::ToServer,
+                used: used.clone(),
+            });
+            panicked |= catch_unwind(AssertUnwindSafe(|| h(&event.payload, ack))).is_err();
+        }
+        if panicked {
+            tracing::error!(socket = %inner.conn.id(), event = %event.name, "client handler panicked; event not acknowledged");
+            return;
+        }
+        if let (Some(id), Some(_)) = (ack_id, delivery) {
+            if handled && !inner.manual_ack && !used.load(Ordering::Acquire) {
+                inner.conn.ack_from_client(id, Payload::empty());
+            }
+        }
+    }
+}
+
+impl Handler<Drain> for ClientActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Drain, ctx: &mut Context<Self>) {
+        if self.inner.done.load(Ordering::Acquire) {
+            ctx.stop();
+            return;
+        }
+        let mut batch = Vec::with_capacity(64);
+        self.inner.conn.drain(&mut batch, 256);
+        for item in batch {
+            match item {
+                Outbound::Event {
+                    event,
+                    ack_id,
+                    delivery,
+                } => self.dispatch(event, ack_id, delivery),
+                Outbound::Ack { ack_id, payload } => {
+                    if let Some(w) = self.inner.acks.take(ack_id).and_then(|p| p.waiter) {
+                        w.resolve(Ok(payload));
+                    }
+                }
+                Outbound::Gap { gap, .. } => {
+                    let hs = self
+                        .inner
+                        .handlers
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .gap
+                        .clone();
+                    for h in hs {
+                        let _ = catch_unwind(AssertUnwindSafe(|| h(gap)));
+                    }
+                }
+                Outbound::Disconnect { reason } => {
+                    self.inner.finish(reason);
+                    ctx.stop();
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The per-socket outbound queue: a bounded `crossbeam_channel` of
+//! [`Outbound`] items with a coalesced waker.
+//!
+//! Owns push/drain/wake mechanics; it must not decide policy (the namespace
+//! does) nor know about transports.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::payload::{Event, Payload};
+use crate::reason::DisconnectReason;
+use crate::reliable::Gap;
+
+/// Called once per batch when a socket's outbound queue becomes non-empty.
+///
+/// It must not block: typically it schedules a task or sends one message that
+/// makes the consumer call [`Connection::drain`](crate::Connection::drain).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// At-least-once delivery metadata of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    /// The client's log epoch: sequence numbers restart when it changes
+    /// (the log was forgotten after the client stayed away too long).
+    pub epoch: u64,
+    /// The event's sequence number for this client (stable across redeliveries).
+    pub seq: u64,
+    /// True when this is a redelivery (the client may already have it).
+    pub redelivered: bool,
+}
+
+/// One item in a socket's outbound queue, consumed by the client side.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// An event for the client. `ack_id` is set when the server wants an
+    /// answer (emit_with_ack) or an at-least-once acknowledgement: the client
+    /// answers with [`Connection::ack_from_client`](crate::Connection::ack_from_client).
+    Event {
+        /// The shared event (same `Arc` for every recipient of a broadcast).
+        event: Arc<Event>,
+        /// The ack id to send with the event, if an answer is expected.
+        ack_id: Option<u64>,
+        /// At-least-once metadata.
+        delivery: Option<DeliveryInfo>,
+    },
+    /// The server side's answer to an event the client emitted with an ack id.
+    Ack {
+        /// The client's ack id.
+        ack_id: u64,
+        /// The answer.
+        payload: Payload,
+    },
+    /// The server side disconnected this socket; nothing follows.
+    Disconnect {
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// At-least-once: retention dropped events the client never
+    /// acknowledged; sent before the events that follow, so the client
+    /// never believes it has everything.
+    Gap {
+        /// Which sequence numbers were lost.
+        gap: Gap,
+        /// The log epoch the numbers belong to.
+        epoch: u64,
+    },
+}
+
+pub(crate) struct OutboundQueue {
+    tx: Sender<Outbound>,
+    rx: Receiver<Outbound>,
+    scheduled: AtomicBool,
+    waker: Waker,
+}
+
+impl std::fmt::Debug for OutboundQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundQueue")
+            .field("len", &self.rx.len())
+            .finish()
+    }
+}
+
+impl OutboundQueue {
+    pub(crate) fn new(capacity: usize, waker: Waker) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        OutboundQueue {
+            tx,
+            rx,
+            scheduled: AtomicBool::new(false),
+            waker,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// `try_send`; on success wakes the consumer if it was idle. Returns the
+    /// depth after the push, or the item back when full.
+    pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
+        match self.tx.try_send(item) {
+            Ok(()) => {
+                self.wake();
+                Ok(self.rx.len())
+            }
+            Err(TrySendError::Full(item)) | Err(TrySendError::Disconnected(item)) => Err(item),
+        }
+    }
+
+    /// Evicts the oldest item to make room, then pushes. Returns the evicted item.
+    pub(crate) fn push_evicting(
+        &self,
+        mut item: Outbound,
+    ) -> (Result<usize, Outbound>, Option<Outbound>) {
+        let mut evicted = None;
+        for _ in 0..4 {
+            match self.push(item) {
+                Ok(d) => return (Ok(d), evicted),
+                Err(back) => {
+                    item = back;
+                    if evicted.is_none() {
+                        evicted = self.rx.try_recv().ok();
+                    } else if let Ok(more) = self.rx.try_recv() {
+                        // Should not happen with one producer; keep the first evicted for accounting.
+                        drop(more);
+                    }
+                }
+            }
+        }
+        (Err(item), evicted)
+    }
+
+    fn wake(&self) {
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            (self.waker)();
+        }
+    }
+
+    /// Moves up to `max` items into `out`, then re-arms the waker; if items
+    /// remain (or arrived meanwhile) the waker is called again.
+    pub(crate) fn drain(&self, out: &mut Vec<Outbound>, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            match self.rx.try_recv() {
+                Ok(item) => {
+                    out.push(item);
+                    n += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        self.scheduled.store(false, Ordering::Release);
+        if !self.rx.is_empty() {
+            self.wake();
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn ev() -> Outbound {
+        Outbound::Event {
+            event: Arc::new(Event::new("e", Payload::empty())),
+            ack_id: None,
+            delivery: None,
+        }
+    }
+
+    #[test]
+    fn the_consumer_is_woken_once_per_batch_and_again_after_draining() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let q = OutboundQueue::new(
+            8,
+            Arc::new(move || {
+                w.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        for _ in 0..5 {
+            q.push(ev()).unwrap();
+        }
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let mut out = Vec::new();
+        assert_eq!(q.drain(&mut out, 3), 3);
+        // two remain: the drain re-arms and wakes again
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+        assert_eq!(q.drain(&mut out, 10), 2);
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+        q.push(ev()).unwrap();
+        assert_eq!(wakes.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_full_queue_hands_the_item_back_and_eviction_makes_room() {
+        let q = OutboundQueue::new(2, Arc::new(|| {}));
+        q.push(ev()).unwrap();
+        q.push(ev()).unwrap();
+        assert!(q.push(ev()).is_err());
+        let (res, evicted) = q.push_evicting(ev());
+        assert!(res.is_ok());
+        assert!(evicted.is_some());
+        assert_eq!(q.len(), 2);
+    }
+}

@@ -1,0 +1,155 @@
+//! Request/response acknowledgements in both directions.
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use bus_core::{AckError, Bus, DisconnectReason, Handshake, Outbound, Payload};
+use futures::executor::block_on;
+
+#[test]
+fn a_client_emit_with_ack_gets_the_server_sides_answer() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    ns.on_connection(|s| {
+        s.on("add", |_s, (a, b): (i64, i64), ack| {
+            if let Some(ack) = ack {
+                ack.send(&(a + b)).unwrap();
+            }
+        })
+    });
+    let (client, _) = connect(&ns);
+    let fut = {
+        let payload = Payload::args(&(2, 3)).unwrap();
+        let c = client.clone();
+        // several arguments: a tuple on both sides
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(c.emit_payload("noop", payload));
+        });
+        rx
+    };
+    let _ = block_on(fut);
+    let sum: i64 = block_on(client.emit_with_ack("add", &(2, 3), Duration::from_secs(10))).unwrap();
+    assert_eq!(sum, 5);
+    assert_eq!(client.pending_acks(), 0);
+}
+
+#[test]
+fn a_server_emit_with_ack_gets_the_clients_answer() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ns.on_connection(move |s| {
+        let tx = tx.clone();
+        let fut = s.emit_with_ack::<_, String>("hello", &"server", Duration::from_secs(10));
+        std::thread::spawn(move || {
+            let _ = tx.send(block_on(fut));
+        });
+    });
+    let _client = block_on(ns.connect_with(Default::default(), |c| {
+        c.on("hello", |who: String, ack| {
+            ack.unwrap().send(&format!("hi {who}")).unwrap();
+        })
+    }))
+    .unwrap();
+    assert_eq!(rx.recv_timeout(WAIT).unwrap(), Ok("hi server".to_string()));
+}
+
+#[test]
+fn an_ack_that_times_out_fails_with_timeout_and_leaves_nothing_pending() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (conn, _) = remote(&ns, Handshake::default());
+    let sockets = block_on(ns.fetch_sockets()).unwrap();
+    let socket = sockets[0].clone();
+    let r: Result<u32, AckError> =
+        block_on(socket.emit_with_ack("q", &1, Duration::from_millis(100)));
+    assert_eq!(r, Err(AckError::Timeout));
+    // the client answers late: ignored, nothing leaked
+    let items = drain_all(&conn);
+    let Some(Outbound::Event {
+        ack_id: Some(id), ..
+    }) = items.first()
+    else {
+        panic!("no event with ack id: {items:?}")
+    };
+    conn.ack_from_client(*id, Payload::json(&1).unwrap());
+    assert_eq!(
+        ns.metrics().acked,
+        0,
+        "a late answer for an expired id is not counted"
+    );
+
+    // client -> server direction: the server never answers
+    ns.on_connection(|_s| {});
+    let (client, _) = connect(&ns);
+    let r: Result<u32, AckError> =
+        block_on(client.emit_with_ack("nobody-listens", &1, Duration::from_millis(100)));
+    assert_eq!(r, Err(AckError::Timeout));
+    assert_eq!(client.pending_acks(), 0);
+}
+
+#[test]
+fn pending_acks_fail_with_closed_when_the_socket_closes() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (conn, _) = remote(&ns, Handshake::default());
+    let socket = block_on(ns.fetch_sockets()).unwrap().remove(0);
+    let waits: Vec<_> = (0..3)
+        .map(|i| socket.emit_with_ack::<_, u32>("q", &i, Duration::from_secs(30)))
+        .collect();
+    wait_until("3 events queued", || conn.queued() == 3);
+    conn.close(DisconnectReason::TransportClose);
+    let started = std::time::Instant::now();
+    for w in waits {
+        assert_eq!(block_on(w), Err(AckError::Closed));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "failed on close, not by timeout"
+    );
+
+    // in-process client: its own pending acks fail on disconnect
+    ns.on_connection(|s| s.on("slow", |_s, _: (), _ack| {}));
+    let (client, _) = connect(&ns);
+    let w = client.emit_with_ack::<_, u32>("slow", &(), Duration::from_secs(30));
+    client.disconnect();
+    assert_eq!(block_on(w), Err(AckError::Closed));
+    assert_eq!(client.pending_acks(), 0);
+}
+
+#[test]
+fn a_broadcast_emit_with_ack_collects_one_answer_per_recipient_and_names_the_silent_ones() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (a, _) = {
+        let c = block_on(ns.connect_with(Default::default(), |c| {
+            c.on("vote", |_: (), ack| {
+                ack.unwrap().send(&"yes").unwrap();
+            })
+        }))
+        .unwrap();
+        (c, ())
+    };
+    let b = block_on(ns.connect_with(Default::default(), |c| {
+        c.on("vote", |_: (), ack| {
+            ack.unwrap().send(&"no").unwrap();
+        })
+    }))
+    .unwrap();
+    let (silent, _) = remote(&ns, Handshake::default());
+    let res = block_on(
+        ns.timeout(Duration::from_millis(300))
+            .emit_with_ack::<String, _>("vote", &()),
+    )
+    .unwrap();
+    let mut answers: Vec<String> = res.answered.iter().map(|(_, r)| r.clone()).collect();
+    answers.sort();
+    assert_eq!(answers, vec!["no", "yes"]);
+    assert_eq!(res.timed_out(), vec![silent.id()]);
+    assert!(
+        res.answered.iter().any(|(id, _)| id == a.id())
+            && res.answered.iter().any(|(id, _)| id == b.id())
+    );
+}

@@ -1,0 +1,194 @@
+//! The delivery path: fan-out to many, shared events, batching, full queues.
+mod common;
+use common::*;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bus_core::{
+    Bus, ConnectOptions, DisconnectReason, EmitError, FullQueuePolicy, Handshake, NamespaceConfig,
+    Outbound,
+};
+use futures::executor::block_on;
+
+#[test]
+fn ten_thousand_sockets_each_receive_every_event_exactly_once() {
+    const SOCKETS: usize = 10_000;
+    const EVENTS: u64 = 5;
+    let bus = Bus::start();
+    let ns = bus.of("/big");
+    let counts: Arc<Vec<AtomicU64>> = Arc::new((0..SOCKETS).map(|_| AtomicU64::new(0)).collect());
+    let futures: Vec<_> = (0..SOCKETS)
+        .map(|i| {
+            let counts = counts.clone();
+            ns.connect_with(ConnectOptions::default(), move |c| {
+                c.on("tick", move |n: u64, _| {
+                    // each event once, in order: the count before must equal n
+                    let before = counts[i].fetch_add(1, Ordering::SeqCst);
+                    assert_eq!(before, n, "client {i} got event {n} out of order or twice");
+                });
+            })
+        })
+        .collect();
+    let clients: Vec<_> = block_on(futures::future::join_all(futures))
+        .into_iter()
+        .map(|c| c.unwrap())
+        .collect();
+    ns.sockets_join("all").unwrap();
+    settle(&ns);
+    for n in 0..EVENTS {
+        ns.to("all").emit("tick", &n).unwrap();
+    }
+    wait_until("every socket got every event", || {
+        counts.iter().all(|c| c.load(Ordering::SeqCst) >= EVENTS)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        counts.iter().all(|c| c.load(Ordering::SeqCst) == EVENTS),
+        "no duplicates"
+    );
+    let m = ns.metrics();
+    assert_eq!(m.delivered, SOCKETS as u64 * EVENTS);
+    assert_eq!(m.dropped.total(), 0);
+    assert_eq!(clients.len(), SOCKETS);
+}
+
+#[test]
+fn a_broadcast_is_one_shared_event_for_every_recipient() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (c1, _) = remote(&ns, Handshake::default());
+    let (c2, _) = remote(&ns, Handshake::default());
+    ns.emit("e", &"payload").unwrap();
+    settle(&ns);
+    let (a, b) = (drain_all(&c1), drain_all(&c2));
+    match (&a[0], &b[0]) {
+        (Outbound::Event { event: e1, .. }, Outbound::Event { event: e2, .. }) => {
+            assert!(Arc::ptr_eq(e1, e2))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn the_consumer_is_woken_once_per_batch_not_once_per_event() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (conn, wakes) = remote(&ns, Handshake::default());
+    for i in 0..50 {
+        ns.emit("e", &i).unwrap();
+    }
+    settle(&ns);
+    assert_eq!(
+        wakes.load(Ordering::SeqCst),
+        1,
+        "one wake for the whole batch"
+    );
+    assert_eq!(events(&drain_all(&conn)).len(), 50);
+    ns.emit("e", &1).unwrap();
+    settle(&ns);
+    assert_eq!(wakes.load(Ordering::SeqCst), 2, "re-armed after draining");
+}
+
+fn small(policy: FullQueuePolicy) -> NamespaceConfig {
+    NamespaceConfig::default()
+        .queue_capacity(4)
+        .full_queue(policy)
+}
+
+#[test]
+fn volatile_events_are_dropped_when_the_queue_is_full() {
+    let bus = Bus::start();
+    let ns = bus.of_with("/v", small(FullQueuePolicy::Reject));
+    let (slow, _) = remote(&ns, Handshake::default());
+    let (fast, fast_seen) = connect(&ns);
+    for i in 0..10 {
+        ns.volatile().emit("v", &i).unwrap();
+        fast_seen.wait_for("v", i + 1); // pace: the fast consumer keeps up
+    }
+    settle(&ns);
+    fast_seen.wait_for("v", 10);
+    assert_eq!(events(&drain_all(&slow)).len(), 4);
+    let m = ns.metrics();
+    assert_eq!(m.dropped.volatile, 6);
+    assert_eq!(m.dropped.rejected, 0);
+    drop(fast);
+}
+
+#[test]
+fn drop_oldest_keeps_the_newest_events_and_counts_the_drops() {
+    let bus = Bus::start();
+    let ns = bus.of_with("/o", small(FullQueuePolicy::DropOldest));
+    let (slow, _) = remote(&ns, Handshake::default());
+    let (_fast, fast_seen) = connect(&ns);
+    for i in 0..10 {
+        ns.emit("e", &i).unwrap();
+        fast_seen.wait_for("e", i + 1); // pace: the fast consumer keeps up
+    }
+    settle(&ns);
+    assert_eq!(
+        fast_seen.wait_for("e", 10).len(),
+        10,
+        "the other socket is unaffected"
+    );
+    let got: Vec<String> = events(&drain_all(&slow))
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(got, vec!["[6]", "[7]", "[8]", "[9]"]);
+    assert_eq!(ns.metrics().dropped.oldest, 6);
+    assert!(slow.is_connected());
+}
+
+#[test]
+fn reject_reports_queue_full_to_the_emitter_and_others_are_unaffected() {
+    let bus = Bus::start();
+    let ns = bus.of_with("/r", small(FullQueuePolicy::Reject));
+    let (slow, _) = remote(&ns, Handshake::default());
+    let (_fast, fast_seen) = connect(&ns);
+    for i in 0..4 {
+        block_on(ns.except("none-such").emit_reported("e", &i)).unwrap();
+        fast_seen.wait_for("e", i + 1);
+    }
+    let err = block_on(ns.except("none-such").emit_reported("e", &4)).unwrap_err();
+    match err {
+        EmitError::QueueFull { sockets } => assert_eq!(sockets, vec![slow.id().clone()]),
+        other => panic!("expected QueueFull, got {other}"),
+    }
+    assert_eq!(fast_seen.wait_for("e", 5).len(), 5);
+    assert_eq!(events(&drain_all(&slow)).len(), 4);
+    assert_eq!(ns.metrics().dropped.rejected, 1);
+}
+
+#[test]
+fn disconnect_policy_disconnects_only_the_slow_socket() {
+    let bus = Bus::start();
+    let ns = bus.of_with("/d", small(FullQueuePolicy::Disconnect));
+    let (tx, rx) = std::sync::mpsc::channel();
+    ns.on_connection(move |s| {
+        let tx = tx.clone();
+        s.on_disconnect(move |s, reason| {
+            let _ = tx.send((s.id().clone(), reason));
+        });
+    });
+    let (slow, _) = remote(&ns, Handshake::default());
+    let (fast, fast_seen) = connect(&ns);
+    for i in 0..6 {
+        ns.emit("e", &i).unwrap();
+        fast_seen.wait_for("e", i + 1);
+    }
+    let (id, reason) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(id, *slow.id());
+    assert_eq!(reason, DisconnectReason::SlowConsumer);
+    assert_eq!(fast_seen.wait_for("e", 6).len(), 6);
+    assert!(fast.connected());
+    let items = drain_all(&slow);
+    assert!(matches!(
+        items.last(),
+        Some(Outbound::Disconnect {
+            reason: DisconnectReason::SlowConsumer
+        })
+    ));
+    assert_eq!(ns.metrics().dropped.slow_consumer, 1);
+    wait_until("slow socket removed", || ns.metrics().sockets == 1);
+}

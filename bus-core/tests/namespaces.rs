@@ -1,0 +1,71 @@
+//! Namespaces: the default one, on-demand creation, dynamic families.
+mod common;
+use common::*;
+
+use bus_core::{Bus, NamespaceMatcher};
+
+#[test]
+fn the_root_namespace_exists_and_of_creates_others_on_demand() {
+    let bus = Bus::start();
+    assert!(bus.namespace("/").is_some());
+    assert!(bus.namespace("/orders").is_none());
+    let orders = bus.of("/orders");
+    assert_eq!(bus.namespace("/orders").unwrap().name(), "/orders");
+    assert_eq!(bus.of("orders").name(), orders.name());
+    let names: Vec<String> = bus.metrics().into_iter().map(|m| m.namespace).collect();
+    assert_eq!(names, vec!["/", "/orders"]);
+}
+
+#[test]
+fn namespaces_are_isolated() {
+    let bus = Bus::start();
+    let (a, b) = (bus.of("/a"), bus.of("/b"));
+    let (_ca, seen_a) = connect(&a);
+    let (_cb, seen_b) = connect(&b);
+    a.emit("hello", &1).unwrap();
+    b.emit("done", &1).unwrap();
+    seen_a.wait_for("hello", 1);
+    seen_b.wait_for("done", 1);
+    assert!(seen_b.named("hello").is_empty());
+}
+
+#[test]
+fn dynamic_namespaces_match_by_regex_or_predicate_and_each_child_has_its_own_rooms() {
+    let bus = Bus::start();
+    let tenants = bus.dynamic(NamespaceMatcher::regex(r"^/tenant-\d+$").unwrap());
+    tenants.on_connection(|s| s.join("everyone").unwrap());
+    let _games = bus.dynamic(NamespaceMatcher::predicate(|n| n.starts_with("/game/")));
+    assert!(bus.namespace("/tenant-x").is_none());
+    let t1 = bus.namespace("/tenant-1").unwrap();
+    let t2 = bus.namespace("/tenant-2").unwrap();
+    assert!(bus.namespace("/game/chess").is_some());
+    let (c1, seen1) = connect(&t1);
+    let (_c2, seen2) = connect(&t2);
+    wait_until("joined", || {
+        futures::executor::block_on(t1.to("everyone").fetch_sockets())
+            .unwrap()
+            .len()
+            == 1
+    });
+    wait_until("joined", || {
+        futures::executor::block_on(t2.to("everyone").fetch_sockets())
+            .unwrap()
+            .len()
+            == 1
+    });
+    t1.to("everyone").emit("only-t1", &1).unwrap();
+    t2.emit("done", &1).unwrap();
+    seen1.wait_for("only-t1", 1);
+    seen2.wait_for("done", 1);
+    assert!(
+        seen2.named("only-t1").is_empty(),
+        "rooms are per child namespace"
+    );
+    // the same child is returned on the next lookup
+    assert_eq!(
+        futures::executor::block_on(bus.namespace("/tenant-1").unwrap().fetch_sockets()).unwrap()
+            [0]
+        .id(),
+        c1.id()
+    );
+}

@@ -1,0 +1,329 @@
+//! The Socket.IO side of one Engine.IO session: its namespace connections
+//! (one bus-core [`Connection`] per joined namespace), the binary
+//! reassembler, and the control answers (CONNECT / CONNECT_ERROR) waiting to
+//! be written.
+//!
+//! Owns the handling of decoded client packets and the batching of every
+//! namespace's outbound queue into one write. It must not touch Engine.IO
+//! framing or transports (it only asks its [`EngineSession`] to flush or
+//! close), nor bus-core internals.
+//!
+//! Locking: one `Mutex` per session. The Engine.IO session calls in one at a
+//! time, so the lock is only ever contended by a CONNECT completing
+//! (middleware is async). It is never held across an `.await`, and nothing
+//! called under it re-enters this module: bus-core's `event_from_client` and
+//! `close` only post to actors, and its waker only calls
+//! [`EngineSession::notify`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bus_core::{
+    Bus, ConnectError, Connection, DisconnectReason, Handshake, InboundError, Outbound, Payload,
+    Waker,
+};
+
+use super::binary::{Decoded, Reassembler};
+use super::frames;
+use super::packet::{DecodeError, PacketData};
+use crate::engineio::{EngineMessage, EngineSession};
+
+/// The key of the CONNECT auth payload that carries the persistent client id
+/// of at-least-once namespaces (`Handshake::client_id`), e.g.
+/// `io("/feed", { auth: { clientId: "device-42" } })`.
+pub const CLIENT_ID_KEY: &str = "clientId";
+
+/// The Socket.IO state of one Engine.IO session.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    engine: EngineSession,
+    /// Query, headers and address of the session's first request; each
+    /// CONNECT adds its own auth.
+    handshake: Handshake,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    reassembler: Reassembler,
+    /// Joined namespaces.
+    sockets: HashMap<String, Connection>,
+    /// Namespaces whose CONNECT is waiting for middleware.
+    pending: HashSet<String>,
+    /// CONNECT / CONNECT_ERROR answers, written before any event.
+    control: Vec<EngineMessage>,
+    /// Set when the session closed or failed: nothing more is accepted.
+    closed: bool,
+}
+
+impl SessionState {
+    pub(crate) fn new(engine: EngineSession, handshake: Handshake) -> Self {
+        SessionState {
+            engine,
+            handshake,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic under this lock cannot leave the maps half-updated in a
+        // way that matters more than losing the session; keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handles one Engine.IO message from the client.
+    ///
+    /// # Errors
+    ///
+    /// The [`DecodeError`] of an invalid packet: the caller closes the
+    /// session with `parse error`. Nothing more is accepted afterwards.
+    pub(crate) fn on_message(
+        self: &Arc<Self>,
+        bus: &Bus,
+        message: EngineMessage,
+    ) -> Result<(), DecodeError> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Ok(());
+        }
+        let fed = match message {
+            EngineMessage::Text(text) => inner.reassembler.feed_text(&text),
+            EngineMessage::Binary(data) => inner.reassembler.feed_binary(data),
+        };
+        let decoded = match fed {
+            Ok(Some(decoded)) => decoded,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                inner.closed = true;
+                return Err(error);
+            }
+        };
+        self.dispatch(bus, inner, decoded);
+        Ok(())
+    }
+
+    /// Acts on one complete packet. Takes the guard so it can release it
+    /// before spawning or closing.
+    fn dispatch(self: &Arc<Self>, bus: &Bus, mut inner: MutexGuard<'_, Inner>, decoded: Decoded) {
+        let Decoded {
+            packet,
+            attachments,
+        } = decoded;
+        let ns = packet.ns;
+        match packet.data {
+            PacketData::Connect(auth) => {
+                if inner.sockets.contains_key(&ns) || inner.pending.contains(&ns) {
+                    tracing::debug!(
+                        sid = self.engine.sid(),
+                        ns,
+                        "CONNECT to a namespace already joined ignored"
+                    );
+                    return;
+                }
+                let Some(namespace) = bus.namespace(&ns) else {
+                    inner
+                        .control
+                        .push(frames::connect_error(&ns, "Invalid namespace", None));
+                    drop(inner);
+                    self.engine.notify();
+                    return;
+                };
+                inner.pending.insert(ns.clone());
+                drop(inner);
+                let auth = auth
+                    .and_then(|text| serde_json::from_str(&text).ok())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                let client_id = client_id(&auth).or_else(|| self.handshake.client_id.clone());
+                let handshake = Handshake {
+                    auth,
+                    client_id,
+                    ..self.handshake.clone()
+                };
+                let engine = self.engine.clone();
+                let waker: Waker = Arc::new(move || engine.notify());
+                let state = Arc::clone(self);
+                actix_rt::spawn(async move {
+                    let result = namespace.connect_remote(handshake, waker).await;
+                    state.connected(ns, result);
+                });
+            }
+            PacketData::Disconnect => {
+                let socket = inner.sockets.remove(&ns);
+                drop(inner);
+                match socket {
+                    Some(socket) => socket.close(DisconnectReason::ClientNamespaceDisconnect),
+                    None => tracing::debug!(
+                        sid = self.engine.sid(),
+                        ns,
+                        "DISCONNECT from a namespace not joined ignored"
+                    ),
+                }
+            }
+            PacketData::Event { event, args, id }
+            | PacketData::BinaryEvent {
+                event, args, id, ..
+            } => {
+                let Some(socket) = inner.sockets.get(&ns) else {
+                    tracing::debug!(
+                        sid = self.engine.sid(),
+                        ns,
+                        event,
+                        "event for a namespace not joined ignored"
+                    );
+                    return;
+                };
+                match socket.event_from_client(event, Payload::from_raw(args, attachments), id) {
+                    Ok(()) => {}
+                    Err(InboundError::Full) => {
+                        tracing::warn!(
+                            sid = self.engine.sid(),
+                            ns,
+                            "client event dropped: the socket's handlers lag behind"
+                        )
+                    }
+                    Err(InboundError::Closed) => {}
+                }
+            }
+            PacketData::Ack { args, id } | PacketData::BinaryAck { args, id, .. } => match inner
+                .sockets
+                .get(&ns)
+            {
+                Some(socket) => socket.ack_from_client(id, Payload::from_raw(args, attachments)),
+                None => tracing::debug!(
+                    sid = self.engine.sid(),
+                    ns,
+                    id,
+                    "ack for a namespace not joined ignored"
+                ),
+            },
+            PacketData::ConnectError(_) => {
+                tracing::debug!(
+                    sid = self.engine.sid(),
+                    ns,
+                    "CONNECT_ERROR from a client ignored"
+                );
+            }
+        }
+    }
+
+    /// A CONNECT's middleware finished: answer and start draining the socket.
+    fn connected(&self, ns: String, result: Result<Connection, ConnectError>) {
+        let mut inner = self.lock();
+        inner.pending.remove(&ns);
+        match result {
+            Ok(socket) if inner.closed => {
+                drop(inner);
+                socket.close(DisconnectReason::TransportClose);
+                return;
+            }
+            Ok(socket) => {
+                tracing::debug!(sid = self.engine.sid(), ns, socket = %socket.id(), "namespace joined");
+                inner
+                    .control
+                    .push(frames::connect_ok(&ns, socket.id().as_str()));
+                inner.sockets.insert(ns, socket);
+            }
+            Err(error) if inner.closed => {
+                tracing::debug!(sid = self.engine.sid(), ns, %error, "connection refused after the session closed");
+                return;
+            }
+            Err(error) => {
+                tracing::debug!(sid = self.engine.sid(), ns, %error, "connection refused by middleware");
+                inner.control.push(frames::connect_error(
+                    &ns,
+                    &error.message,
+                    error.data.as_ref(),
+                ));
+            }
+        }
+        drop(inner);
+        self.engine.notify();
+    }
+
+    /// Moves every ready frame into `out`: control answers first, then up to
+    /// `max_batch` items from each joined namespace.
+    pub(crate) fn drain(&self, out: &mut Vec<EngineMessage>, max_batch: usize) {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        out.append(&mut inner.control);
+        let mut items = Vec::new();
+        let mut gone = Vec::new();
+        for (ns, socket) in &inner.sockets {
+            items.clear();
+            socket.drain(&mut items, max_batch);
+            for item in items.drain(..) {
+                match item {
+                    Outbound::Event { event, ack_id, .. } => {
+                        frames::push_event(out, ns, &event, ack_id)
+                    }
+                    Outbound::Ack { ack_id, payload } => {
+                        frames::push_ack(out, ns, ack_id, &payload)
+                    }
+                    Outbound::Gap { gap, epoch } => {
+                        let notice = frames::GapNotice {
+                            epoch,
+                            first_lost: gap.first_lost,
+                            last_lost: gap.last_lost,
+                            count: gap.count,
+                        };
+                        frames::push_gap(out, ns, notice);
+                    }
+                    Outbound::Disconnect { reason } => {
+                        tracing::debug!(sid = self.engine.sid(), ns, %reason, "server removed the socket");
+                        frames::push_disconnect(out, ns);
+                        gone.push(ns.clone());
+                        break;
+                    }
+                }
+            }
+        }
+        for ns in gone {
+            inner.sockets.remove(&ns);
+        }
+    }
+
+    /// Whether no namespace is joined or being joined (for `connectTimeout`).
+    pub(crate) fn is_idle(&self) -> bool {
+        let inner = self.lock();
+        inner.sockets.is_empty() && inner.pending.is_empty()
+    }
+
+    /// The session is gone: close every namespace socket with `reason`.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        let sockets = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            inner.control.clear();
+            std::mem::take(&mut inner.sockets)
+        };
+        for (_, socket) in sockets {
+            socket.close(reason);
+        }
+    }
+
+    /// The Engine.IO session this state belongs to.
+    pub(crate) fn engine(&self) -> &EngineSession {
+        &self.engine
+    }
+}
+
+/// The persistent client id for at-least-once delivery: the CONNECT auth
+/// payload's `clientId` string, if any.
+fn client_id(auth: &serde_json::Value) -> Option<String> {
+    auth.get(CLIENT_ID_KEY)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_id_comes_from_the_auth_payload() {
+        let id = |auth| client_id(&auth);
+        assert_eq!(id(serde_json::json!({"clientId": "c-1"})), Some("c-1".to_owned()));
+        assert_eq!(id(serde_json::json!({"clientId": 7})), None);
+        assert_eq!(id(serde_json::json!({})), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! Turns bus-core outbound items into Engine.IO messages for one namespace
+//! connection: events (with the shared `Event::wire` cache), acks, server
+//! disconnects and at-least-once gaps.
+//!
+//! Owns the outbound encoding only; it must not touch session state or
+//! transports (the connection module decides what to drain and when).
+
+use bus_core::{Event, Payload};
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::packet::{encode_header, push_event_array, Packet, PacketData};
+use crate::engineio::EngineMessage;
+
+/// The event a client receives when at-least-once retention dropped events
+/// it never acknowledged:
+/// `["bus:gap", {"epoch": e, "firstLost": a, "lastLost": b, "count": n}]`.
+pub const GAP_EVENT: &str = "bus:gap";
+
+/// Appends the messages of one event for namespace `ns` to `out`: the text
+/// frame, then its binary attachments.
+///
+/// Without an ack id the frame is the same for every recipient, so it is
+/// encoded once per broadcast into `Event::wire` and shared; with an ack id
+/// (which differs per connection) it is encoded here.
+pub(crate) fn push_event(
+    out: &mut Vec<EngineMessage>,
+    ns: &str,
+    event: &Event,
+    ack_id: Option<u64>,
+) {
+    let text = match ack_id {
+        None => {
+            let wire = event
+                .wire
+                .get_or_init(|| Bytes::from(event_text(ns, event, None)));
+            match wire_text(wire, ns) {
+                Some(text) => text,
+                // Cached by a connection of another namespace: encode ours.
+                None => ByteString::from(event_text(ns, event, None)),
+            }
+        }
+        Some(_) => ByteString::from(event_text(ns, event, ack_id)),
+    };
+    out.push(EngineMessage::Text(text));
+    push_attachments(out, &event.payload);
+}
+
+/// Appends an `ACK` (or `BINARY_ACK`) answering the client's `ack_id`.
+pub(crate) fn push_ack(out: &mut Vec<EngineMessage>, ns: &str, ack_id: u64, payload: &Payload) {
+    let attachments = payload.attachments.len();
+    let data = if attachments == 0 {
+        PacketData::Ack {
+            args: payload.args.clone(),
+            id: ack_id,
+        }
+    } else {
+        PacketData::BinaryAck {
+            args: payload.args.clone(),
+            id: ack_id,
+            attachments,
+        }
+    };
+    out.push(EngineMessage::text(Packet::new(ns, data).encode()));
+    push_attachments(out, payload);
+}
+
+/// Appends the `DISCONNECT` packet telling the client the server removed it
+/// from `ns`.
+pub(crate) fn push_disconnect(out: &mut Vec<EngineMessage>, ns: &str) {
+    out.push(EngineMessage::text(
+        Packet::new(ns, PacketData::Disconnect).encode(),
+    ));
+}
+
+/// What a [`GAP_EVENT`] tells the client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GapNotice {
+    pub(crate) epoch: u64,
+    pub(crate) first_lost: u64,
+    pub(crate) last_lost: u64,
+    pub(crate) count: u64,
+}
+
+/// Appends the [`GAP_EVENT`] for an at-least-once gap.
+pub(crate) fn push_gap(out: &mut Vec<EngineMessage>, ns: &str, gap: GapNotice) {
+    let args = format!(
+        r#"[{{"epoch":{},"firstLost":{},"lastLost":{},"count":{}}}]"#,
+        gap.epoch, gap.first_lost, gap.last_lost, gap.count
+    );
+    let data = PacketData::Event {
+        event: GAP_EVENT.to_owned(),
+        args,
+        id: None,
+    };
+    out.push(EngineMessage::text(Packet::new(ns, data).encode()));
+}
+
+/// The `CONNECT` answer: `0[/ns,]{"sid":"..."}`.
+pub(crate) fn connect_ok(ns: &str, sid: &str) -> EngineMessage {
+    let body = serde_json::json!({ "sid": sid }).to_string();
+    EngineMessage::text(Packet::new(ns, PacketData::Connect(Some(body))).encode())
+}
+
+/// The `CONNECT_ERROR` answer: `4[/ns,]{"message":...[,"data":...]}`.
+pub(crate) fn connect_error(
+    ns: &str,
+    message: &str,
+    data: Option<&serde_json::Value>,
+) -> EngineMessage {
+    // Written by hand so `message` comes first, as Socket.IO sends it.
+    let message = serde_json::Value::from(message);
+    let body = match data {
+        Some(data) => format!(r#"{{"message":{message},"data":{data}}}"#),
+        None => format!(r#"{{"message":{message}}}"#),
+    };
+    EngineMessage::text(Packet::new(ns, PacketData::ConnectError(body)).encode())
+}
+
+fn push_attachments(out: &mut Vec<EngineMessage>, payload: &Payload) {
+    out.extend(
+        payload
+            .attachments
+            .iter()
+            .cloned()
+            .map(EngineMessage::Binary),
+    );
+}
+
+/// The text frame of an event: `2[/ns,][id]["name",...]` or the
+/// `5<n>-...` header of a binary event.
+fn event_text(ns: &str, event: &Event, ack_id: Option<u64>) -> String {
+    let attachments = event.payload.attachments.len();
+    let type_id = if attachments == 0 { 2 } else { 5 };
+    let mut out =
+        String::with_capacity(event.name.len() + event.payload.args.len() + ns.len() + 16);
+    encode_header(&mut out, type_id, attachments, ns, ack_id);
+    push_event_array(&mut out, &event.name, &event.payload.args);
+    out
+}
+
+/// The cached frame as text, if it was encoded for namespace `ns`.
+fn wire_text(wire: &Bytes, ns: &str) -> Option<ByteString> {
+    let text = std::str::from_utf8(wire).ok()?;
+    // Skip the type digit and, for binary events, the `<n>-` count.
+    let rest = match text.as_bytes().first()? {
+        b'2' => &text[1..],
+        b'5' => &text[text.find('-')? + 1..],
+        _ => return None,
+    };
+    let ours = if ns == "/" {
+        rest.starts_with('[')
+    } else {
+        rest.strip_prefix(ns).is_some_and(|r| r.starts_with(','))
+    };
+    if !ours {
+        return None;
+    }
+    ByteString::try_from(wire.clone()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(out: &[EngineMessage]) -> Vec<String> {
+        out.iter()
+            .map(|m| match m {
+                EngineMessage::Text(t) => t.to_string(),
+                EngineMessage::Binary(b) => format!("<{} bytes>", b.len()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_broadcast_frame_is_encoded_once_and_shared() {
+        let event = Event::new("chat", Payload::from_raw(r#"["hi",1]"#, vec![]));
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        push_event(&mut a, "/", &event, None);
+        let cached = event.wire.get().cloned();
+        push_event(&mut b, "/", &event, None);
+        assert_eq!(texts(&a), vec![r#"2["chat","hi",1]"#.to_owned()]);
+        assert_eq!(a, b);
+        assert_eq!(event.wire.get(), cached.as_ref());
+        // Same buffer, not a copy.
+        match (&a[0], cached) {
+            (EngineMessage::Text(t), Some(w)) => assert_eq!(t.as_bytes().as_ptr(), w.as_ptr()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_frame_cached_for_another_namespace_is_not_reused() {
+        let event = Event::new("e", Payload::empty());
+        let mut out = Vec::new();
+        push_event(&mut out, "/admin", &event, None);
+        push_event(&mut out, "/", &event, None);
+        push_event(&mut out, "/adm", &event, None);
+        assert_eq!(
+            texts(&out),
+            vec![r#"2/admin,["e"]"#, r#"2["e"]"#, r#"2/adm,["e"]"#]
+        );
+    }
+
+    #[test]
+    fn events_with_an_ack_id_and_binary_attachments() {
+        let event = Event::new("m", Payload::binary(vec![1u8, 2, 3]));
+        let mut out = Vec::new();
+        push_event(&mut out, "/x", &event, Some(7));
+        push_event(&mut out, "/", &event, None);
+        assert_eq!(
+            texts(&out),
+            vec![
+                r#"51-/x,7["m",{"_placeholder":true,"num":0}]"#,
+                "<3 bytes>",
+                r#"51-["m",{"_placeholder":true,"num":0}]"#,
+                "<3 bytes>"
+            ]
+        );
+    }
+
+    #[test]
+    fn acks_disconnects_gaps_and_connect_answers() {
+        let mut out = Vec::new();
+        push_ack(
+            &mut out,
+            "/",
+            456,
+            &Payload::from_raw(r#"[1,"2",{"3":[false]}]"#, vec![]),
+        );
+        push_ack(&mut out, "/c", 789, &Payload::binary(vec![9u8]));
+        push_disconnect(&mut out, "/c");
+        push_gap(
+            &mut out,
+            "/",
+            GapNotice {
+                epoch: 1,
+                first_lost: 3,
+                last_lost: 5,
+                count: 2,
+            },
+        );
+        out.push(connect_ok("/custom", "abc"));
+        out.push(connect_error("/random", "Invalid namespace", None));
+        out.push(connect_error(
+            "/",
+            "no",
+            Some(&serde_json::json!({"code": 4})),
+        ));
+        assert_eq!(
+            texts(&out),
+            vec![
+                r#"3456[1,"2",{"3":[false]}]"#,
+                r#"61-/c,789[{"_placeholder":true,"num":0}]"#,
+                "<1 bytes>",
+                "1/c,",
+                r#"2["bus:gap",{"epoch":1,"firstLost":3,"lastLost":5,"count":2}]"#,
+                r#"0/custom,{"sid":"abc"}"#,
+                r#"4/random,{"message":"Invalid namespace"}"#,
+                r#"4{"message":"no","data":{"code":4}}"#,
+            ]
+        );
+    }
+}

@@ -1,0 +1,45 @@
+// Binary payloads both ways on one transport mode (argv[3]).
+//
+// Server contract (socketio_interop.rs), namespace `/`:
+// - `message` is echoed as `message-back` with the same arguments, binary
+//   attachments included, and the server records what it received;
+// - `message-with-ack` is acknowledged with its own arguments (a BINARY_ACK
+//   when they hold binary);
+// - `send-binary` makes the server emit `binary` with
+//   (<bytes 0..=255>, "between", {"inner": <bytes [0, 1, 2, 255]>}).
+
+import { run, connect, next, ask, bytes, same, check, transportOptions } from './lib.mjs';
+
+const ALL_BYTES = [...Array(256).keys()];
+
+run('binary', 15_000, async (url, mode, obs) => {
+  const socket = await connect(url, '/', transportOptions(mode));
+  obs.transport = socket.io.engine.transport.name;
+
+  // Client -> server -> client: a Buffer at top level and a Uint8Array nested.
+  const echoed = next(socket, 'message-back', 'binary echo');
+  socket.emit('message', Buffer.from([1, 2, 3]), { label: 'x', nested: new Uint8Array([4, 5]) }, 'text');
+  const [first, second, third] = await echoed;
+  obs.echo = [bytes(first, 'echo arg 0'), { label: second.label, nested: bytes(second.nested, 'echo arg 1.nested') }, third];
+  same(obs.echo, [[1, 2, 3], { label: 'x', nested: [4, 5] }, 'text'], 'binary echo');
+
+  // An ArrayBuffer argument, acknowledged with a binary ack.
+  const ab = new Uint8Array([9, 8, 7, 0, 255]).buffer;
+  const answer = await ask(socket, 'message-with-ack', ab);
+  check(answer.length === 1, `binary ack has one argument (got ${answer.length})`);
+  obs.binaryAck = bytes(answer[0], 'binary ack');
+  same(obs.binaryAck, [9, 8, 7, 0, 255], 'binary ack bytes');
+
+  // Server -> client: two attachments around a string.
+  const pushed = next(socket, 'binary', 'server binary emit');
+  socket.emit('send-binary');
+  const [big, between, obj] = await pushed;
+  obs.fromServer = { big: bytes(big, 'server arg 0'), between, inner: bytes(obj && obj.inner, 'server arg 2.inner') };
+  same(obs.fromServer.big, ALL_BYTES, 'all 256 byte values');
+  same(obs.fromServer.between, 'between', 'string between attachments');
+  same(obs.fromServer.inner, [0, 1, 2, 255], 'nested attachment');
+  obs.fromServer.big = `${obs.fromServer.big.length} bytes`;
+
+  check(socket.connected, 'still connected');
+  socket.disconnect();
+});
