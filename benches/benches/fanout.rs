@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bus_core::{Bus, Client, ConnectOptions};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 
 const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
 
@@ -114,5 +114,9 @@ fn fanout(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fanout);
-criterion_main!(benches);
+mod group {
+    // criterion_group! expands to an undocumented `pub fn`.
+    #![allow(missing_docs, unreachable_pub)]
+    criterion::criterion_group!(benches, super::fanout);
+}
+criterion_main!(group::benches);

@@ -55,29 +55,44 @@ fn panel(
     title: &str,
     series: &[Series],
 ) -> Result<(), ChartError> {
-    let sizes: Vec<u32> = series
+    // Room sizes become evenly spaced categories, in increasing order.
+    let mut sizes: Vec<u32> = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .collect();
-    let x_min = f64::from(sizes.iter().copied().min().unwrap_or(100).max(1)) * 0.7;
-    let x_max = f64::from(sizes.iter().copied().max().unwrap_or(1000).max(1)) * 1.4;
+    sizes.sort_unstable();
+    sizes.dedup();
+    let slot = |size: u32| sizes.iter().position(|&s| s == size).unwrap_or(0) as i32;
+    let slots = sizes.len().max(1) as f64;
     let y_max = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .fold(0.0, f64::max)
         .max(1e-9)
-        * 1.15;
+        * 1.35;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d((x_min..x_max).log_scale(), 0.0..y_max)
+        .build_cartesian_2d(-0.5..slots - 0.5, 0.0..y_max)
         .map_err(err)?;
     chart
         .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
         .x_desc("clients in the room")
-        .x_label_formatter(&|x| format!("{}", x.round()))
+        .x_labels(sizes.len().max(1))
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() > 1e-6 || i < 0.0 {
+                return String::new();
+            }
+            sizes
+                .get(i as usize)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        })
         .y_label_formatter(&|y| {
             if y_max >= 10_000.0 {
                 format!("{:.0}k", y / 1000.0)
@@ -89,7 +104,12 @@ fn panel(
         .map_err(err)?;
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        let points: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (f64::from(x), y)).collect();
+        let mut points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|&(x, y)| (f64::from(slot(x)), y))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(err)?

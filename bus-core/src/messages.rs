@@ -129,3 +129,35 @@ pub(crate) struct Close {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub(crate) struct Drain;
+
+/// Room: `socket` joined (already applied by the namespace).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct RoomJoined {
+    pub(crate) socket: SocketId,
+}
+
+/// Room: `socket` left; `last` when the room is now empty (the actor stops).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct RoomLeft {
+    pub(crate) socket: SocketId,
+    pub(crate) last: bool,
+}
+
+/// Room: a broadcast targeted this room.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct RoomBroadcast;
+
+/// Room: describe yourself.
+#[derive(Message, Debug)]
+#[rtype(result = "crate::room::RoomInfo")]
+pub(crate) struct RoomInfoRequest;
+
+/// Namespace: the address of a room's actor, if the room exists.
+#[derive(Message, Debug)]
+#[rtype(result = "Option<actix::Addr<crate::room::RoomActor>>")]
+pub(crate) struct RoomLookup {
+    pub(crate) room: String,
+}

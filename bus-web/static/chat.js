@@ -66,7 +66,32 @@ const state = {
   typingTimer: 0,
 };
 
-const socket = io({ namespace: '/chat' });
+/**
+ * A secret kept for the life of this tab: after a reconnection it lets the
+ * server hand our nickname over from the connection it has not yet noticed
+ * is gone. Never shown or sent anywhere else.
+ */
+function sessionSecret() {
+  const fresh = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  try {
+    let secret = sessionStorage.getItem('bus-chat-session');
+    if (!secret) {
+      secret = fresh();
+      sessionStorage.setItem('bus-chat-session', secret);
+    }
+    return secret;
+  } catch {
+    return fresh(); // storage disabled: the secret lives as long as the page
+  }
+}
+
+/** `?transport=polling` or `?transport=websocket` forces one transport. */
+function chosenTransports() {
+  const forced = new URLSearchParams(location.search).get('transport');
+  return forced === 'polling' || forced === 'websocket' ? [forced] : ['websocket', 'polling'];
+}
+
+const socket = io({ namespace: '/chat', auth: { session: sessionSecret() }, transports: chosenTransports() });
 
 // ---- connection status ------------------------------------------------------
 
@@ -76,7 +101,7 @@ function setStatus(kind, text) {
 }
 
 socket.on('connect', async () => {
-  setStatus('online', 'connected');
+  setStatus('online', `connected (${socket.transport})`);
   // After a reconnection the server has forgotten this socket: say who we are
   // again and rejoin the rooms we were in.
   if (state.nickname) {
@@ -166,6 +191,7 @@ async function joinRoom(room) {
     return;
   }
   roomState(reply.room).members = reply.members;
+  pushItem(reply.room, { kind: 'notice', text: `you joined #${reply.room}` });
   activate(reply.room);
 }
 

@@ -3,9 +3,11 @@
 // Written for the bus demo page so that it works offline (no CDN, no
 // third-party code). It speaks enough of the protocols for a chat:
 //
-// - Engine.IO v4 over WebSocket: the open handshake, the server's pings
-//   answered with pongs, a ping timeout that drops a silent connection,
-//   message and close packets.
+// - Engine.IO v4 over WebSocket, or over HTTP long-polling when WebSocket
+//   fails (or when asked with `transports: ['polling']`): the open handshake,
+//   the server's pings answered with pongs, a ping timeout that drops a
+//   silent connection, message and close packets. No upgrade from polling to
+//   WebSocket: a connection keeps the transport it started with.
 // - Socket.IO v5: CONNECT with an auth payload, CONNECT_ERROR, DISCONNECT,
 //   EVENT and ACK in both directions (text payloads; binary is not supported).
 // - Reconnection with exponential backoff and jitter, and a buffer of the
@@ -106,6 +108,186 @@ export function decodePacket(text) {
   return packet;
 }
 
+/** Engine.IO's separator between packets of a long-polling payload. */
+const PAYLOAD_SEPARATOR = '\x1e';
+
+/**
+ * Engine.IO over one WebSocket. Calls `events.frame(text)` for each text
+ * frame and `events.close(reason)` once when the connection is gone.
+ */
+class WebSocketTransport {
+  constructor(url, events) {
+    this.name = 'websocket';
+    this._events = events;
+    const wsUrl = new URL(url);
+    wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+    wsUrl.searchParams.set('transport', 'websocket');
+    this._ws = new WebSocket(wsUrl.toString());
+    this._ws.onmessage = (message) => {
+      if (typeof message.data === 'string') {
+        this._events.frame(message.data);
+      } // binary frames carry attachments, which this client does not support
+    };
+    this._ws.onclose = () => this._gone('transport close');
+    this._ws.onerror = () => this._gone('transport error');
+  }
+
+  /** Sends Engine.IO packets (their text). */
+  send(packets) {
+    if (this._ws.readyState === WebSocket.OPEN) {
+      for (const packet of packets) {
+        this._ws.send(packet);
+      }
+    }
+  }
+
+  /** Closes the connection without reporting it. */
+  close() {
+    this._detach();
+    try {
+      this._ws.close();
+    } catch {
+      // already closing
+    }
+  }
+
+  _gone(reason) {
+    this._detach();
+    this._events.close(reason);
+  }
+
+  _detach() {
+    this._ws.onmessage = null;
+    this._ws.onclose = null;
+    this._ws.onerror = null;
+  }
+}
+
+/**
+ * Engine.IO over HTTP long-polling: one GET waiting for the server's packets
+ * at a time, and one POST at a time carrying ours (the ones queued meanwhile
+ * go together in the next). Same events as WebSocketTransport.
+ */
+class PollingTransport {
+  constructor(url, events) {
+    this.name = 'polling';
+    this._events = events;
+    this._url = new URL(url);
+    this._url.searchParams.set('transport', 'polling');
+    this._sid = null;
+    this._closed = false;
+    this._queue = [];
+    this._writing = false;
+    this._abort = new AbortController();
+    this._poll();
+  }
+
+  _request(method, body) {
+    const url = new URL(this._url);
+    if (this._sid) {
+      url.searchParams.set('sid', this._sid);
+    }
+    url.searchParams.set('t', Date.now().toString(36) + Math.random().toString(36).slice(2, 6));
+    return fetch(url, {
+      method,
+      body,
+      cache: 'no-store',
+      credentials: 'same-origin',
+      headers: body === undefined ? undefined : { 'content-type': 'text/plain;charset=UTF-8' },
+      signal: this._abort.signal,
+    });
+  }
+
+  async _poll() {
+    while (!this._closed) {
+      let text;
+      try {
+        const response = await this._request('GET');
+        if (!response.ok) {
+          throw new Error(`poll answered ${response.status}`);
+        }
+        text = await response.text();
+      } catch {
+        this._gone('transport error');
+        return;
+      }
+      for (const packet of text.split(PAYLOAD_SEPARATOR)) {
+        if (this._closed) {
+          return;
+        }
+        if (packet.charAt(0) === EIO_OPEN && this._sid === null) {
+          try {
+            this._sid = JSON.parse(packet.slice(1)).sid;
+          } catch {
+            this._gone('parse error');
+            return;
+          }
+        }
+        if (packet.charAt(0) === 'b') {
+          continue; // base64 binary: not supported by this client
+        }
+        this._events.frame(packet);
+        if (packet === EIO_CLOSE) {
+          this._gone('transport close');
+          return;
+        }
+      }
+    }
+  }
+
+  /** Sends Engine.IO packets (their text), batched into one POST. */
+  send(packets) {
+    if (this._closed || this._sid === null) {
+      return;
+    }
+    this._queue.push(...packets);
+    if (!this._writing) {
+      this._flush();
+    }
+  }
+
+  async _flush() {
+    this._writing = true;
+    while (this._queue.length > 0 && !this._closed) {
+      const body = this._queue.splice(0).join(PAYLOAD_SEPARATOR);
+      try {
+        const response = await this._request('POST', body);
+        if (!response.ok) {
+          throw new Error(`post answered ${response.status}`);
+        }
+      } catch {
+        this._gone('transport error');
+        break;
+      }
+    }
+    this._writing = false;
+  }
+
+  /** Closes the session without reporting it (tells the server, best effort). */
+  close() {
+    if (this._closed) {
+      return;
+    }
+    if (this._sid !== null) {
+      const url = new URL(this._url);
+      url.searchParams.set('sid', this._sid);
+      fetch(url, { method: 'POST', body: EIO_CLOSE, credentials: 'same-origin' }).catch(() => {});
+    }
+    this._closed = true;
+    this._abort.abort();
+  }
+
+  _gone(reason) {
+    if (!this._closed) {
+      this._closed = true;
+      this._abort.abort();
+      this._events.close(reason);
+    }
+  }
+}
+
+const TRANSPORTS = { websocket: WebSocketTransport, polling: PollingTransport };
+
 /**
  * A Socket.IO socket on one namespace, over its own Engine.IO connection.
  *
@@ -128,6 +310,9 @@ export class Socket {
    * @param {number} [options.randomizationFactor=0.5] jitter, 0 to 1
    * @param {number} [options.timeout=10000] connect timeout, in ms
    * @param {number} [options.ackTimeout=10000] default `emitWithAck` timeout, in ms
+   * @param {string[]} [options.transports=['websocket', 'polling']] transports
+   *   to try, in order: the next one is used when a connection attempt fails
+   *   before the server's handshake
    */
   constructor(url, options = {}) {
     this.nsp = options.namespace || '/';
@@ -140,6 +325,12 @@ export class Socket {
     this.connectTimeout = options.timeout ?? 10000;
     this.ackTimeout = options.ackTimeout ?? 10000;
     this.base = url || globalThis.location?.href;
+    this.transports = (options.transports || ['websocket', 'polling']).filter((name) => name in TRANSPORTS);
+    if (this.transports.length === 0) {
+      throw new Error('no usable transport: use "websocket" and/or "polling"');
+    }
+    /** The transport of the current connection (`websocket` or `polling`). */
+    this.transport = undefined;
 
     /** @type {string | undefined} the session id the server gave this socket */
     this.id = undefined;
@@ -150,7 +341,9 @@ export class Socket {
     this._acks = new Map();
     this._nextAckId = 0;
     this._sendBuffer = [];
-    this._ws = null;
+    this._transport = null;
+    this._transportIndex = 0;
+    this._handshaken = false;
     this._attempts = 0;
     this._pingTimer = null;
     this._connectTimer = null;
@@ -239,7 +432,7 @@ export class Socket {
   /** Opens the connection (done by the constructor; use after `disconnect()`). */
   connect() {
     this._closedByUser = false;
-    if (this._ws) {
+    if (this._transport) {
       return this;
     }
     clearTimeout(this._reconnectTimer);
@@ -253,7 +446,7 @@ export class Socket {
     this._closedByUser = true;
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
-    if (this._ws && this.connected) {
+    if (this._transport && this.connected) {
       this._sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
     }
     this._teardown('io client disconnect');
@@ -276,43 +469,55 @@ export class Socket {
 
   _url() {
     const url = new URL(this.path, this.base);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('EIO', '4');
-    url.searchParams.set('transport', 'websocket');
     return url.toString();
   }
 
   _open() {
-    let ws;
+    const name = this.transports[this._transportIndex % this.transports.length];
+    this._handshaken = false;
+    let transport;
+    const events = {
+      frame: (text) => {
+        if (this._transport === transport) {
+          this._onFrame(text);
+        }
+      },
+      close: (reason) => {
+        if (this._transport === transport) {
+          this._onTransportClose(reason);
+        }
+      },
+    };
     try {
-      ws = new WebSocket(this._url());
+      transport = new TRANSPORTS[name](this._url(), events);
     } catch (error) {
       this._dispatch('connect_error', [error instanceof Error ? error : new Error(String(error))]);
       this._scheduleReconnect();
       return;
     }
-    this._ws = ws;
+    this._transport = transport;
+    this.transport = name;
     this._connectTimer = setTimeout(() => {
-      if (this._ws === ws && !this.connected) {
+      if (this._transport === transport && !this.connected) {
         this._dispatch('connect_error', [new Error('timeout')]);
         this._teardown('connect timeout');
       }
     }, this.connectTimeout);
-    ws.onmessage = (message) => {
-      if (this._ws === ws) {
-        this._onFrame(message.data);
+  }
+
+  _onTransportClose(reason) {
+    if (!this._handshaken) {
+      // Never got the server's handshake: try the next transport right away
+      // when there is one, as if this attempt had not happened.
+      this._dispatch('connect_error', [new Error(`${this.transport} ${reason}`)]);
+      this._transportIndex += 1;
+      if (this._transportIndex % this.transports.length !== 0) {
+        this._teardown(reason, true, 0);
+        return;
       }
-    };
-    ws.onclose = () => {
-      if (this._ws === ws) {
-        this._teardown('transport close');
-      }
-    };
-    ws.onerror = () => {
-      if (this._ws === ws && !this.connected) {
-        this._dispatch('connect_error', [new Error('websocket error')]);
-      }
-    };
+    }
+    this._teardown(reason);
   }
 
   _onFrame(frame) {
@@ -330,6 +535,8 @@ export class Socket {
           this._teardown('parse error');
           return;
         }
+        this._handshaken = true;
+        this._transportIndex %= this.transports.length;
         this._pingInterval = Number(handshake.pingInterval) || this._pingInterval;
         this._pingTimeout = Number(handshake.pingTimeout) || this._pingTimeout;
         this._armPingTimer();
@@ -339,7 +546,7 @@ export class Socket {
       }
       case EIO_PING:
         this._armPingTimer();
-        this._ws.send(EIO_PONG + rest);
+        this._transport.send([EIO_PONG + rest]);
         break;
       case EIO_MESSAGE: {
         let packet;
@@ -419,8 +626,8 @@ export class Socket {
   }
 
   _sendPacket(packet) {
-    if (this._ws && this._ws.readyState === WebSocket.OPEN) {
-      this._ws.send(EIO_MESSAGE + encodePacket(packet));
+    if (this._transport) {
+      this._transport.send([EIO_MESSAGE + encodePacket(packet)]);
     }
   }
 
@@ -431,20 +638,13 @@ export class Socket {
     }, this._pingInterval + this._pingTimeout);
   }
 
-  _teardown(reason, notify = true) {
-    const ws = this._ws;
-    this._ws = null;
+  _teardown(reason, notify = true, delay = undefined) {
+    const transport = this._transport;
+    this._transport = null;
     clearTimeout(this._pingTimer);
     clearTimeout(this._connectTimer);
-    if (ws) {
-      ws.onmessage = null;
-      ws.onclose = null;
-      ws.onerror = null;
-      try {
-        ws.close();
-      } catch {
-        // already closing
-      }
+    if (transport) {
+      transport.close();
     }
     const wasConnected = this.connected;
     this.connected = false;
@@ -452,21 +652,24 @@ export class Socket {
     if (wasConnected && notify) {
       this._dispatch('disconnect', [reason]);
     }
-    this._scheduleReconnect();
+    this._scheduleReconnect(delay);
   }
 
-  _scheduleReconnect() {
+  _scheduleReconnect(immediate = undefined) {
     if (this._closedByUser || !this.reconnection || this._reconnectTimer) {
       return;
     }
-    const attempt = ++this._attempts;
-    let delay = Math.min(this.reconnectionDelayMax, this.reconnectionDelay * 2 ** (attempt - 1));
-    const jitter = delay * this.randomizationFactor * (Math.random() * 2 - 1);
-    delay = Math.max(0, Math.round(Math.min(this.reconnectionDelayMax, delay + jitter)));
-    this._dispatch('reconnect_attempt', [attempt, delay]);
+    let delay = immediate;
+    if (delay === undefined) {
+      const attempt = ++this._attempts;
+      delay = Math.min(this.reconnectionDelayMax, this.reconnectionDelay * 2 ** (attempt - 1));
+      const jitter = delay * this.randomizationFactor * (Math.random() * 2 - 1);
+      delay = Math.max(0, Math.round(Math.min(this.reconnectionDelayMax, delay + jitter)));
+      this._dispatch('reconnect_attempt', [attempt, delay]);
+    }
     this._reconnectTimer = setTimeout(() => {
       this._reconnectTimer = null;
-      if (!this._closedByUser && !this._ws) {
+      if (!this._closedByUser && !this._transport) {
         this._open();
       }
     }, delay);

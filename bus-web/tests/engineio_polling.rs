@@ -155,6 +155,32 @@ async fn a_poll_overlapping_another_poll_gets_400_and_closes_the_session() {
 }
 
 #[actix_rt::test]
+async fn a_post_overlapping_another_post_gets_400_and_closes_the_session() {
+    use tokio::io::AsyncWriteExt as _;
+    let (server, recorder) = TestServer::recorded(PATH);
+    let sid = polling_session(&server, PATH).await;
+    // A POST whose body is still arriving.
+    let mut slow = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let head = format!(
+        "POST {PATH}?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: text/plain\r\nContent-Length: 10\r\n\r\n4ab",
+        server.addr
+    );
+    slow.write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(post(&http_client(), &url(&server, &sid), "4x").await.0, 400);
+    assert_eq!(
+        recorder.wait_closed(&sid).await,
+        vec![CloseReason::TransportError]
+    );
+    assert_eq!(get(&http_client(), &url(&server, &sid)).await.0, 400);
+}
+
+#[actix_rt::test]
 async fn an_unknown_sid_gets_400_with_code_1() {
     let (server, _recorder) = TestServer::recorded(PATH);
     let (status, body) = get(&http_client(), &url(&server, "nope")).await;
@@ -278,7 +304,7 @@ async fn the_server_pings_and_closes_a_session_that_stops_answering() {
     let recorder = Recorder::default();
     let config = EngineConfig {
         ping_interval: Duration::from_millis(300),
-        ping_timeout: Duration::from_millis(200),
+        ping_timeout: Duration::from_millis(600),
         ..EngineConfig::default()
     };
     let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);

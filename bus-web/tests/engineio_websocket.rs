@@ -145,11 +145,39 @@ async fn messages_queued_during_an_upgrade_arrive_on_the_websocket() {
 }
 
 #[actix_rt::test]
+async fn an_upgrade_that_never_completes_is_dropped_and_polling_goes_on() {
+    let recorder = Recorder::default();
+    let config = EngineConfig {
+        upgrade_timeout: Duration::from_millis(300),
+        ..quiet_config(PATH)
+    };
+    let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);
+    let sid = polling_session(&server, PATH).await;
+    let mut ws = ws_connect(&ws_url(&server, Some(&sid))).await;
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    // No `5`: the upgrade times out and the probe connection is closed.
+    ws_expect_closed(&mut ws).await;
+    let client = http_client();
+    assert_eq!(
+        post(&client, &poll_url(&server, &sid), "4still polling")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get(&client, &poll_url(&server, &sid)).await,
+        (200, "4still polling".into())
+    );
+    assert!(recorder.closes_of(&sid).is_empty());
+}
+
+#[actix_rt::test]
 async fn the_server_pings_over_websocket_and_closes_on_a_missing_pong() {
     let recorder = Recorder::default();
     let config = EngineConfig {
         ping_interval: Duration::from_millis(300),
-        ping_timeout: Duration::from_millis(200),
+        ping_timeout: Duration::from_millis(600),
         ..EngineConfig::default()
     };
     let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);
@@ -323,7 +351,7 @@ async fn a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound
     let batcher = Batcher::default();
     let config = EngineConfig {
         max_buffer_bytes: 1_000_000,
-        write_timeout: Duration::from_millis(500),
+        write_timeout: Duration::from_secs(2),
         ..quiet_config(PATH)
     };
     let server = TestServer::start(vec![(config, Arc::new(batcher.clone()))]);

@@ -28,7 +28,7 @@ use benches::loadgen::report::{table, thousands, IdleReport, LoadReport};
 use benches::loadgen::target::Target;
 use benches::loadgen::{run_idle, run_load, IdleConfig, LoadConfig, Mode};
 use clap::Parser;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Command line of `side-by-side`.
 #[derive(Debug, Parser)]
@@ -76,6 +76,9 @@ struct Args {
     /// No progress bars.
     #[arg(long)]
     no_progress: bool,
+    /// Run nothing: redraw the table and chart from an earlier results.json.
+    #[arg(long)]
+    replot: Option<PathBuf>,
 }
 
 /// How to start one server under test.
@@ -88,7 +91,7 @@ struct ServerSpec {
 }
 
 /// Everything a run writes to `results.json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Results {
     quick: bool,
     cores: usize,
@@ -171,7 +174,53 @@ fn start(spec: &ServerSpec) -> Result<(ServerProcess, Target), String> {
     Ok((server, target))
 }
 
+/// Draws `fanout.svg`: deliveries/s in flight and p99 at the fixed rate, per server and room size.
+fn draw_chart(results: &Results, svg_path: &Path, in_flight: u32, rate: f64) -> Result<(), String> {
+    let mut servers: Vec<&str> = Vec::new();
+    for r in &results.loads {
+        if !servers.contains(&r.server.as_str()) {
+            servers.push(&r.server);
+        }
+    }
+    let series = |rate_mode: bool, value: &dyn Fn(&LoadReport) -> f64| -> Vec<Series> {
+        servers
+            .iter()
+            .map(|name| Series {
+                name: (*name).to_owned(),
+                points: results
+                    .loads
+                    .iter()
+                    .filter(|r| r.server == *name && (r.mode == "rate") == rate_mode)
+                    .map(|r| (r.clients, value(r)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let throughput = series(false, &|r| r.deliveries_per_s);
+    let p99 = series(true, &|r| r.p99_us as f64 / 1000.0);
+    let left = format!("deliveries/s, {in_flight} events in flight");
+    let right = format!("p99 latency (ms) at {} deliveries/s", thousands(rate));
+    chart::render(svg_path, (&left, &throughput), (&right, &p99)).map_err(|e| e.to_string())
+}
+
+/// Redraws the tables and the chart from an earlier `results.json`.
+fn replot(path: &Path, args: &Args) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let results: Results = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a results.json: {e}", path.display()))?;
+    say(&render_tables(&results.loads, &results.idle));
+    let svg_path = path.with_file_name("fanout.svg");
+    draw_chart(&results, &svg_path, args.in_flight, args.rate)?;
+    eprintln!("side-by-side: wrote {}", svg_path.display());
+    Ok(())
+}
+
 fn run(args: Args) -> Result<(), String> {
+    if let Some(path) = &args.replot {
+        return replot(path, &args);
+    }
     let duration = args.duration.unwrap_or(if args.quick { 3.0 } else { 10.0 });
     let warmup = args.warmup.unwrap_or(if args.quick { 1.0 } else { 2.0 });
     let idle = args.idle.unwrap_or(if args.quick { 2_000 } else { 10_000 });
@@ -306,27 +355,7 @@ fn run(args: Args) -> Result<(), String> {
     std::fs::write(&json_path, json + "\n")
         .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     let svg_path = out.join("fanout.svg");
-    let servers: Vec<&str> = specs.iter().map(|s| s.name).collect();
-    let series = |rate_mode: bool, value: &dyn Fn(&LoadReport) -> f64| -> Vec<Series> {
-        servers
-            .iter()
-            .map(|name| Series {
-                name: (*name).to_owned(),
-                points: results
-                    .loads
-                    .iter()
-                    .filter(|r| r.server == *name && (r.mode == "rate") == rate_mode)
-                    .map(|r| (r.clients, value(r)))
-                    .collect(),
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect()
-    };
-    let throughput = series(false, &|r| r.deliveries_per_s);
-    let p99 = series(true, &|r| r.p99_us as f64 / 1000.0);
-    let left = format!("deliveries/s, {} events in flight", args.in_flight);
-    let right = format!("p99 latency (ms) at {} deliveries/s", thousands(args.rate));
-    chart::render(&svg_path, (&left, &throughput), (&right, &p99)).map_err(|e| e.to_string())?;
+    draw_chart(&results, &svg_path, args.in_flight, args.rate)?;
     eprintln!(
         "side-by-side: wrote {} and {}",
         json_path.display(),

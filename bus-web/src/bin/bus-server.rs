@@ -19,8 +19,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use bus_core::Bus;
 use bus_web::engineio::CorsOrigins;
-use bus_web::socketio::SocketIo;
-use bus_web::{bench_protocol, demo};
+use bus_web::{bench_protocol, demo, SocketIo};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 

@@ -140,6 +140,8 @@ pub struct Joined {
 struct Member {
     nickname: Option<String>,
     rooms: BTreeSet<String>,
+    /// The page's session secret, if it sent a valid one.
+    session: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -193,7 +195,7 @@ impl State {
 /// use bus_web::demo::Chat;
 ///
 /// let chat = Chat::new();
-/// chat.connect("s1");
+/// chat.connect("s1", None);
 /// chat.set_nickname("s1", "ada").unwrap();
 /// let joined = chat.join("s1", "Lobby").unwrap();
 /// assert_eq!(joined.room, "lobby");
@@ -218,8 +220,26 @@ impl Chat {
     }
 
     /// Registers a connected socket, without a nickname yet.
-    pub fn connect(&self, socket: &str) {
-        self.lock().members.entry(socket.to_owned()).or_default();
+    ///
+    /// `session` is a secret the page keeps for as long as its tab lives
+    /// (the handshake auth's `session`, 16 to 128 ASCII letters, digits, `-`
+    /// or `_`; anything else counts as none). A socket with the same session
+    /// as a nickname's holder may take that nickname over: that is a page
+    /// reconnecting before the server noticed its old connection was gone.
+    pub fn connect(&self, socket: &str, session: Option<&str>) {
+        let session = session
+            .filter(|session| {
+                (16..=128).contains(&session.len())
+                    && session
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(str::to_owned);
+        self.lock()
+            .members
+            .entry(socket.to_owned())
+            .or_default()
+            .session = session;
     }
 
     /// Gives `socket` a nickname (trimmed), or renames it.
@@ -242,7 +262,11 @@ impl Chat {
         let key = nickname.to_lowercase();
         let mut state = self.lock();
         if let Some(holder) = state.nicknames.get(&key) {
-            if holder != socket {
+            let session_of =
+                |socket: &str| state.members.get(socket).and_then(|m| m.session.as_ref());
+            let same_session =
+                session_of(holder).is_some_and(|held| session_of(socket) == Some(held));
+            if holder != socket && !same_session {
                 return Err(ChatError::NicknameTaken);
             }
         }
@@ -250,7 +274,12 @@ impl Chat {
         let old = member.nickname.replace(nickname.to_owned());
         let rooms: Vec<String> = member.rooms.iter().cloned().collect();
         if let Some(old) = old.as_ref().map(|old| old.to_lowercase()) {
-            if old != key {
+            if old != key
+                && state
+                    .nicknames
+                    .get(&old)
+                    .is_some_and(|holder| holder == socket)
+            {
                 state.nicknames.remove(&old);
             }
         }
@@ -419,18 +448,22 @@ impl Chat {
 
     /// Forgets a socket that disconnected: frees its nickname and returns the
     /// presence updates of the rooms it was in.
+    ///
+    /// When another socket of the same session took the nickname over, the
+    /// updates say nobody left: the person is still there.
     pub fn disconnect(&self, socket: &str) -> Vec<Presence> {
         let mut state = self.lock();
         let Some(member) = state.members.remove(socket) else {
             return Vec::new();
         };
+        let mut left = member.nickname.clone();
         if let Some(key) = member.nickname.as_ref().map(|name| name.to_lowercase()) {
-            if state
-                .nicknames
-                .get(&key)
-                .is_some_and(|holder| holder == socket)
-            {
-                state.nicknames.remove(&key);
+            match state.nicknames.get(&key) {
+                Some(holder) if holder == socket => {
+                    state.nicknames.remove(&key);
+                }
+                Some(_) => left = None,
+                None => {}
             }
         }
         member
@@ -442,7 +475,7 @@ impl Chat {
                     members: state.presence(&room),
                     room,
                     joined: None,
-                    left: member.nickname.clone(),
+                    left: left.clone(),
                 }
             })
             .collect()
@@ -490,7 +523,7 @@ mod tests {
     fn chat_with(nicknames: &[(&str, &str)]) -> Chat {
         let chat = Chat::new();
         for (socket, nickname) in nicknames {
-            chat.connect(socket);
+            chat.connect(socket, None);
             assert!(chat.set_nickname(socket, nickname).is_ok());
         }
         chat
@@ -499,7 +532,7 @@ mod tests {
     #[test]
     fn a_nickname_is_trimmed_and_checked() {
         let chat = Chat::new();
-        chat.connect("s1");
+        chat.connect("s1", None);
         assert_eq!(
             chat.set_nickname("s1", "  ada ").map(|(name, _)| name),
             Ok("ada".to_owned())
@@ -522,7 +555,7 @@ mod tests {
     #[test]
     fn a_nickname_in_use_is_refused_whatever_its_case() {
         let chat = chat_with(&[("s1", "Ada")]);
-        chat.connect("s2");
+        chat.connect("s2", None);
         assert_eq!(
             chat.set_nickname("s2", "ada").unwrap_err(),
             ChatError::NicknameTaken
@@ -539,14 +572,14 @@ mod tests {
         assert!(chat.set_nickname("s1", "grace").is_ok());
         assert!(chat.set_nickname("s2", "ada").is_ok());
         chat.disconnect("s1");
-        chat.connect("s3");
+        chat.connect("s3", None);
         assert!(chat.set_nickname("s3", "grace").is_ok());
     }
 
     #[test]
     fn rooms_need_a_nickname() {
         let chat = Chat::new();
-        chat.connect("s1");
+        chat.connect("s1", None);
         assert_eq!(
             chat.join("s1", "general").unwrap_err(),
             ChatError::NoNickname
@@ -679,5 +712,45 @@ mod tests {
         let (_, updates) = chat.set_nickname("s1", "grace").unwrap();
         assert_eq!(updates.len(), 1);
         assert_eq!(updates[0].members, vec!["grace".to_owned()]);
+    }
+
+    #[test]
+    fn a_reconnecting_page_takes_its_nickname_over_from_its_stale_socket() {
+        let chat = Chat::new();
+        let session = Some("0123456789abcdef0123");
+        chat.connect("old", session);
+        chat.set_nickname("old", "ada").unwrap();
+        chat.join("old", "lobby").unwrap();
+
+        chat.connect("stranger", Some("ffffffffffffffffffff"));
+        assert_eq!(
+            chat.set_nickname("stranger", "ada").unwrap_err(),
+            ChatError::NicknameTaken
+        );
+        chat.connect("new", session);
+        assert!(chat.set_nickname("new", "ada").is_ok());
+        chat.join("new", "lobby").unwrap();
+        assert_eq!(chat.presence("lobby"), ["ada"], "one person, listed once");
+
+        let updates = chat.disconnect("old");
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].left, None, "ada is still there");
+        assert_eq!(updates[0].members, ["ada"]);
+        assert_eq!(
+            chat.set_nickname("stranger", "ada").unwrap_err(),
+            ChatError::NicknameTaken
+        );
+    }
+
+    #[test]
+    fn a_malformed_session_counts_as_none() {
+        let chat = Chat::new();
+        chat.connect("s1", Some("short"));
+        chat.set_nickname("s1", "ada").unwrap();
+        chat.connect("s2", Some("short"));
+        assert_eq!(
+            chat.set_nickname("s2", "ada").unwrap_err(),
+            ChatError::NicknameTaken
+        );
     }
 }

@@ -19,7 +19,12 @@ pub(crate) fn register(ns: &Namespace, chat: Arc<Chat>) {
 
 fn on_connection(socket: &Socket, chat: &Arc<Chat>) {
     let id = socket.id().as_str().to_owned();
-    chat.connect(&id);
+    let session = socket
+        .handshake()
+        .auth
+        .get("session")
+        .and_then(Value::as_str);
+    chat.connect(&id, session);
     send(socket.emit("rooms", &chat.rooms()), "rooms");
 
     socket.on("nickname", {

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
-use bus_core::{AckResponder, Bus, ConnectError, Event, Payload, Socket};
+use bus_core::{
+    AckResponder, AtLeastOnce, Bus, ConnectError, Event, NamespaceConfig, Payload, Socket,
+};
 use bus_web::SocketIo;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -100,6 +102,8 @@ impl Journal {
 /// - `/` and `/custom`: emit `auth` with the handshake's auth on connect,
 ///   join the rooms listed in `auth.rooms`, and answer the events of
 ///   [`dispatch`];
+/// - `/feed`: the same, at-least-once (clients with `auth.clientId` get
+///   what they missed when they come back);
 /// - `/private`: the same behind a middleware that rejects any `token` but
 ///   [`PRIVATE_TOKEN`] with "not authorized" and data
 ///   `{"code":401,"reason":"bad token"}`.
@@ -135,7 +139,11 @@ impl InteropServer {
         let bus = Bus::start();
         let journal = Journal::default();
         let gateway_slot: Arc<OnceLock<SocketIo>> = Arc::new(OnceLock::new());
-        for name in ["/", "/custom", "/private"] {
+        bus.of_with(
+            "/feed",
+            NamespaceConfig::default().at_least_once(AtLeastOnce::new()),
+        );
+        for name in ["/", "/custom", "/private", "/feed"] {
             let ns = bus.of(name);
             if name == "/private" {
                 ns.use_middleware(|handshake| {
@@ -157,27 +165,34 @@ impl InteropServer {
         let server_bus = bus.clone();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
-            let result = system.block_on(async move {
+            system.block_on(async move {
                 let gateway = SocketIo::builder(server_bus).build();
                 let app_gateway = gateway.clone();
-                let server = HttpServer::new(move || App::new().configure(app_gateway.configure()))
+                let bound = HttpServer::new(move || App::new().configure(app_gateway.configure()))
                     .workers(1)
                     .disable_signals()
                     .shutdown_timeout(1)
-                    .bind(("127.0.0.1", 0))?;
-                let addr = server.addrs()[0];
+                    .bind(("127.0.0.1", 0));
+                let server = match bound {
+                    Ok(server) => server,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(format!("cannot bind 127.0.0.1:0: {error}")));
+                        return;
+                    }
+                };
+                let addrs = server.addrs();
                 let server = server.run();
-                let _ = ready_tx.send((addr, gateway, server.handle()));
-                server.await
+                let _ = ready_tx.send(Ok((addrs, gateway, server.handle())));
+                let _ = server.await;
             });
-            if let Err(error) = result {
-                tracing::error!(%error, "interop server failed");
-            }
             let _ = stopped_tx.send(());
         });
-        let (addr, gateway, handle) = ready_rx
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("the interop server did not start within {WAIT:?}"));
+        let (addrs, gateway, handle) = match ready_rx.recv_timeout(WAIT) {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(error)) => panic!("the interop server did not start: {error}"),
+            Err(_) => panic!("the interop server did not start within {WAIT:?}"),
+        };
+        let addr = addrs[0];
         let _ = gateway_slot.set(gateway.clone());
         InteropServer {
             url: format!("http://{addr}"),
@@ -324,10 +339,14 @@ fn on_connection(socket: &Socket, journal: &Journal, gateway: &Arc<OnceLock<Sock
 /// | `no-ack` | never acknowledges |
 /// | `please-emit` | emits `pushed` with `("from-server", 42, {"nested":[true]})` |
 /// | `ask` (n) | `emit_with_ack("question", {"n": n}, 3 s)`, then `answer-seen` (answer) or `ack-failed` (error) |
+/// | `ask-binary` | as `ask`, with `question-binary` |
 /// | `ask-unanswered` | `emit_with_ack("question-unanswered", 300 ms)`, then `answer-seen` or `ack-failed` |
 /// | `join` (room) | joins `room`, acknowledges `true` |
 /// | `broadcast` ({room, text}) | `ns.to(room).emit("news", text)`, acknowledges `true` |
+/// | `ping-server` | acknowledges `true` |
+/// | `publish` ({room, from, to}) | `ns.to(room).emit("item", n)` for n in from..=to, acknowledges `true` |
 /// | `send-binary` | emits `binary` with (bytes 0..=255, "between", {"inner": [0,1,2,255]}) |
+/// | `kick-me` | `socket.disconnect()` (a server namespace disconnect) |
 /// | `drop-transport` | closes every Engine.IO session of the gateway (the transport drops) |
 fn dispatch(
     socket: &Socket,
@@ -358,6 +377,12 @@ fn dispatch(
                 Duration::from_secs(3),
             );
         }
+        "ask-binary" => ask_client(
+            socket,
+            "question-binary",
+            json!("send bytes"),
+            Duration::from_secs(3),
+        ),
         "ask-unanswered" => ask_client(
             socket,
             "question-unanswered",
@@ -381,6 +406,22 @@ fn dispatch(
                 let _ = ack.send(&sent);
             }
         }
+        "ping-server" => {
+            if let Some(ack) = ack {
+                let _ = ack.send(&true);
+            }
+        }
+        "publish" => {
+            let target = event.payload.decode::<Value>().unwrap_or(Value::Null);
+            let room = target["room"].as_str().unwrap_or_default().to_owned();
+            let from = target["from"].as_u64().unwrap_or(1);
+            let to = target["to"].as_u64().unwrap_or(0);
+            let ns = socket.namespace();
+            let sent = (from..=to).all(|n| ns.to(room.clone()).emit("item", &n).is_ok());
+            if let Some(ack) = ack {
+                let _ = ack.send(&sent);
+            }
+        }
         "send-binary" => {
             let all: Vec<u8> = (0..=255).collect();
             let payload = Payload::from_raw(
@@ -389,6 +430,7 @@ fn dispatch(
             );
             let _ = socket.emit_payload("binary", payload);
         }
+        "kick-me" => socket.disconnect(),
         "drop-transport" => {
             if let Some(gateway) = gateway.get() {
                 gateway.shutdown();

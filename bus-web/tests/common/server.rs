@@ -21,8 +21,24 @@ impl ServerProcess {
     /// # Panics
     /// When it cannot start or does not listen in time, with its log.
     pub(crate) fn start(extra: &[&str]) -> Self {
+        Self::start_on(0, extra)
+    }
+
+    /// Starts `bus-server` on `port` (0 for a free one) with `extra`
+    /// arguments and waits (at most 30 s) until it says where it listens.
+    ///
+    /// # Panics
+    /// When it cannot start or does not listen in time, with its log.
+    pub(crate) fn start_on(port: u16, extra: &[&str]) -> Self {
+        Self::try_start_on(port, extra).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// As [`ServerProcess::start_on`], returning what went wrong (with the
+    /// server's log) instead of panicking, such as a port still in use.
+    pub(crate) fn try_start_on(port: u16, extra: &[&str]) -> Result<Self, String> {
+        let port = port.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_bus-server"))
-            .args(["--bind", "127.0.0.1", "--port", "0", "--log", "info"])
+            .args(["--bind", "127.0.0.1", "--port", &port, "--log", "info"])
             .args(extra)
             .env_remove("BUS_PORT")
             .env_remove("BUS_BIND")
@@ -30,7 +46,7 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start bus-server: {error}"));
+            .map_err(|error| format!("cannot start bus-server: {error}"))?;
         let log = Arc::new(Mutex::new(String::new()));
         let (url_tx, url_rx) = mpsc::channel();
         if let Some(stderr) = child.stderr.take() {
@@ -53,14 +69,26 @@ impl ServerProcess {
             });
         }
         match url_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => ServerProcess { child, url, log },
+            Ok(url) => Ok(ServerProcess { child, url, log }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 let log = log.lock().map(|log| log.clone()).unwrap_or_default();
-                panic!("bus-server did not say where it listens within 30 s; its log:\n{log}");
+                Err(format!(
+                    "bus-server did not say where it listens within 30 s; its log:\n{log}"
+                ))
             }
         }
+    }
+
+    /// The port it listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url))
     }
 
     /// What the server logged so far.

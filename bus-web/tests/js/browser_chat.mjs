@@ -2,17 +2,26 @@
 //
 // Usage: node browser_chat.mjs <server-url> [screenshot-dir]
 //
-// Alice and Bob pick nicknames (a taken one is refused), Alice creates a room
-// and Bob joins it from the room list, both see each other online, each sees
-// the other typing, they exchange messages, and Alice sees Bob leave. Every
-// wait is bounded; the whole run is capped at RUN_TIMEOUT_MS. Exits 0 when
-// every check passed, 1 otherwise, printing what failed.
+// Alice (over WebSocket) and Bob (over long-polling) pick nicknames (a taken
+// one is refused), Alice creates a room and Bob joins it from the room list,
+// both see each other online, each sees the other typing, they exchange
+// messages, and Alice sees Bob leave. Every wait is bounded; the whole run is
+// capped at RUN_TIMEOUT_MS. Exits 0 when every check passed, 1 otherwise,
+// printing what failed. With a screenshot folder, saves chat-alice.png,
+// chat-bob.png and chat-typing.png there.
 
-import { chromium } from 'playwright-core';
 import path from 'node:path';
+import {
+  assertNoPageErrors,
+  launch,
+  openPage,
+  pickNickname,
+  waitForNoText,
+  waitForText,
+  watchdog,
+} from './browser.mjs';
 
 const RUN_TIMEOUT_MS = 90_000;
-const STEP_TIMEOUT_MS = 15_000;
 
 const [url, screenshotDir] = process.argv.slice(2);
 if (!url) {
@@ -20,88 +29,24 @@ if (!url) {
   process.exit(2);
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`browser chat: gave up after ${RUN_TIMEOUT_MS} ms`);
-  process.exit(1);
-}, RUN_TIMEOUT_MS);
-
-const pageErrors = [];
-
-/** Waits until the element's text contains `text`. */
-async function waitForText(page, who, selector, text) {
-  try {
-    await page.waitForFunction(
-      ([sel, want]) => (document.querySelector(sel)?.textContent ?? '').includes(want),
-      [selector, text],
-      { timeout: STEP_TIMEOUT_MS },
-    );
-  } catch {
-    const seen = await page.locator(selector).first().textContent().catch(() => '(missing)');
-    throw new Error(`${who}: expected ${selector} to contain ${JSON.stringify(text)}, it shows ${JSON.stringify(seen)}`);
-  }
-}
-
-/** Waits until the element's text no longer contains `text`. */
-async function waitForNoText(page, who, selector, text) {
-  try {
-    await page.waitForFunction(
-      ([sel, unwanted]) => !(document.querySelector(sel)?.textContent ?? '').includes(unwanted),
-      [selector, text],
-      { timeout: STEP_TIMEOUT_MS },
-    );
-  } catch {
-    const seen = await page.locator(selector).first().textContent().catch(() => '(missing)');
-    throw new Error(`${who}: expected ${selector} to stop showing ${JSON.stringify(text)}, it shows ${JSON.stringify(seen)}`);
-  }
-}
-
-async function openPage(browser, who) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.on('pageerror', (error) => pageErrors.push(`${who}: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') {
-      console.error(`[${who} console.${message.type()}] ${message.text()}`);
-    }
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await waitForText(page, who, '#status', 'connected');
-  return page;
-}
-
-async function pickNickname(page, who, nickname) {
-  await page.fill('#nickname', nickname);
-  await page.press('#nickname', 'Enter');
-}
+const timer = watchdog('browser chat', RUN_TIMEOUT_MS);
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launch();
   try {
-    const alice = await openPage(browser, 'alice');
-    const bob = await openPage(browser, 'bob');
+    // Alice's page uses WebSocket, Bob's HTTP long-polling.
+    const alice = await openPage(browser, url, 'alice');
+    const bob = await openPage(browser, `${url}?transport=polling`, 'bob');
+    await waitForText(alice, 'alice', '#status', 'connected (websocket)');
+    await waitForText(bob, 'bob', '#status', 'connected (polling)');
 
     // Nicknames: Alice gets hers, Bob is refused "alice" and then gets his.
-    await pickNickname(alice, 'alice', 'alice');
+    await pickNickname(alice, 'alice');
     await alice.waitForSelector('#chat:not([hidden])');
     await waitForText(alice, 'alice', '#me', 'alice');
-    await pickNickname(bob, 'bob', 'Alice');
+    await pickNickname(bob, 'Alice');
     await waitForText(bob, 'bob', '#nickname-error', 'taken');
-    await pickNickname(bob, 'bob', 'bob');
+    await pickNickname(bob, 'bob');
     await bob.waitForSelector('#chat:not([hidden])');
 
     // Alice creates a room; Bob sees it in the room list and joins it there.
@@ -157,9 +102,7 @@ async function main() {
     await waitForText(alice, 'alice', '#messages', 'bob left');
     await waitForNoText(alice, 'alice', '#member-list', 'bob');
 
-    if (pageErrors.length > 0) {
-      throw new Error(`errors in the pages: ${pageErrors.join('; ')}`);
-    }
+    assertNoPageErrors();
     console.log('browser chat: all checks passed');
   } finally {
     await browser.close().catch(() => {});
@@ -168,7 +111,7 @@ async function main() {
 
 main().then(
   () => {
-    clearTimeout(watchdog);
+    clearTimeout(timer);
     process.exit(0);
   },
   (error) => {

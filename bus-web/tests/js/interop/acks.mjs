@@ -21,6 +21,13 @@ run('acks', 15_000, async (url, mode, obs) => {
   obs.withAckArgs = await ask(socket, 'message-with-ack', 'a', 1, { x: null }, [2, 3]);
   same(obs.withAckArgs, ['a', 1, { x: null }, [2, 3]], 'ack arguments');
 
+  // Many acks in flight at once: each answer reaches its own callback.
+  const many = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => socket.timeout(5_000).emitWithAck('message-with-ack', `n${i}`)),
+  );
+  obs.concurrentAcksMatched = many.every((answer, i) => answer === `n${i}`);
+  check(obs.concurrentAcksMatched, `30 concurrent acks each answered with their own value (got ${many})`);
+
   // An ack with no arguments still arrives.
   obs.emptyAck = await ask(socket, 'message-with-ack');
   same(obs.emptyAck, [], 'ack of an event without arguments');

@@ -6,7 +6,10 @@
 // - `message-with-ack` is acknowledged with its own arguments (a BINARY_ACK
 //   when they hold binary);
 // - `send-binary` makes the server emit `binary` with
-//   (<bytes 0..=255>, "between", {"inner": <bytes [0, 1, 2, 255]>}).
+//   (<bytes 0..=255>, "between", {"inner": <bytes [0, 1, 2, 255]>});
+// - `ask-binary` makes the server `emit_with_ack("question-binary", ...)` and
+//   emit `answer-seen` with the answer it decoded (JSON, so a binary answer
+//   shows as its placeholder).
 
 import { run, connect, next, ask, bytes, same, check, transportOptions } from './lib.mjs';
 
@@ -39,6 +42,24 @@ run('binary', 15_000, async (url, mode, obs) => {
   same(obs.fromServer.between, 'between', 'string between attachments');
   same(obs.fromServer.inner, [0, 1, 2, 255], 'nested attachment');
   obs.fromServer.big = `${obs.fromServer.big.length} bytes`;
+
+  // A 200 kB binary payload (base64 in a polling payload) comes back intact.
+  const bigBinary = Buffer.alloc(200_000, 0).map((_, i) => (i * 7) & 0xff);
+  const bigEchoed = next(socket, 'message-back', 'echo of 200 kB of binary');
+  socket.emit('message', bigBinary);
+  const [bigBack] = await bigEchoed;
+  const bigBackBytes = Buffer.from(bytes(bigBack, 'big binary echo'));
+  obs.bigBinaryLength = bigBackBytes.length;
+  check(bigBackBytes.equals(bigBinary), `200 kB of binary round trip (got ${bigBackBytes.length} bytes)`);
+
+  // The client answers a server emit_with_ack with binary (a BINARY_ACK from
+  // the client). Server code decodes the answer as JSON, so it reports the
+  // placeholder the attachment stands for.
+  socket.on('question-binary', (_q, callback) => callback(Buffer.from([7, 7, 7])));
+  const seen = next(socket, 'answer-seen', 'server seeing the binary ack');
+  socket.emit('ask-binary');
+  [obs.binaryAnswerSeen] = await seen;
+  same(obs.binaryAnswerSeen, { _placeholder: true, num: 0 }, 'binary ack as the server decoded it');
 
   check(socket.connected, 'still connected');
   socket.disconnect();
