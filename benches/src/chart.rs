@@ -94,7 +94,9 @@ fn panel(
                 .unwrap_or_default()
         })
         .y_label_formatter(&|y| {
-            if y_max >= 10_000.0 {
+            if y_max >= 2_000_000.0 {
+                format!("{:.1}M", y / 1e6)
+            } else if y_max >= 10_000.0 {
                 format!("{:.0}k", y / 1000.0)
             } else {
                 format!("{y:.1}")

@@ -68,7 +68,8 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `program args…` and waits until `addr` accepts TCP connections.
     ///
-    /// The child's stdout is discarded and its stderr inherited.
+    /// The child's stdout is discarded; its stderr goes to `log` (created or
+    /// truncated) when given, else it is inherited.
     ///
     /// # Errors
     ///
@@ -79,6 +80,7 @@ impl ServerProcess {
         cwd: Option<&Path>,
         addr: SocketAddr,
         timeout: Duration,
+        log: Option<&Path>,
     ) -> Result<Self, LaunchError> {
         let name = program.display().to_string();
         let mut command = Command::new(program);
@@ -86,6 +88,13 @@ impl ServerProcess {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).map_err(|source| LaunchError::Spawn {
+                program: format!("{name} (log file {})", log.display()),
+                source,
+            })?;
+            command.stderr(Stdio::from(file));
+        }
         if let Some(cwd) = cwd {
             command.current_dir(cwd);
         }

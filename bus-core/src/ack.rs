@@ -17,6 +17,7 @@ use crate::connection::SocketShared;
 use crate::error::{AckError, EmitError};
 use crate::id::SocketId;
 use crate::payload::Payload;
+use crate::reliable::Seq;
 
 pub(crate) type Reply = oneshot::Sender<Result<Payload, AckError>>;
 pub(crate) type BroadcastTx = mpsc::UnboundedSender<(SocketId, Result<Payload, AckError>)>;
@@ -45,7 +46,8 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub(crate) struct PendingAck {
     pub(crate) waiter: Option<Waiter>,
-    pub(crate) reliable: Option<(String, u64)>,
+    /// At-least-once: the client id and the event's sequence number.
+    pub(crate) reliable: Option<(String, Seq)>,
 }
 
 #[derive(Debug, Default)]
@@ -182,12 +184,21 @@ impl AckResponder {
 ///
 /// `answered` holds the decoded answers; `failed` names every recipient that
 /// timed out, closed, or answered with something undecodable.
-#[derive(Debug)]
 pub struct AckResponses<R> {
     /// Recipients that answered, with their decoded answer.
     pub answered: Vec<(SocketId, R)>,
     /// Recipients that did not answer in time (or closed / sent garbage).
     pub failed: Vec<(SocketId, AckError)>,
+}
+
+impl<R> fmt::Debug for AckResponses<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let answered: Vec<&SocketId> = self.answered.iter().map(|(s, _)| s).collect();
+        f.debug_struct("AckResponses")
+            .field("answered", &answered)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 impl<R> AckResponses<R> {

@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, Addr, Context, Handler};
@@ -93,12 +93,9 @@ impl Inner {
             return;
         }
         self.acks.fail_all();
-        let hs = self
-            .handlers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .disconnect
-            .clone();
+        // Take the handlers out: they may capture client handles (cycles).
+        let hs = std::mem::take(&mut *self.handlers.write().unwrap_or_else(|e| e.into_inner()))
+            .disconnect;
         for h in hs {
             if catch_unwind(AssertUnwindSafe(|| h(reason))).is_err() {
                 tracing::error!(socket = %self.conn.id(), "client disconnect handler panicked");
@@ -112,6 +109,9 @@ impl Inner {
 /// Its handlers run on a client actor, one batch at a time. A panicking
 /// client handler is logged; the client stays connected and (at-least-once)
 /// the event is not acknowledged, so it is redelivered.
+///
+/// Dropping every handle of a client disconnects it (`transport close`), as
+/// dropping a subscription would; keep a handle for as long as you listen.
 ///
 /// # Examples
 ///
@@ -183,7 +183,9 @@ impl Client {
                 &ns.runtime().worker(),
                 move |ctx: &mut Context<ClientActor>| {
                     ctx.set_mailbox_capacity(64);
-                    ClientActor { inner }
+                    ClientActor {
+                        inner: Arc::downgrade(&inner),
+                    }
                 },
             );
             let _ = client.inner.actor.set(addr.clone());
@@ -353,51 +355,53 @@ impl Client {
     }
 }
 
-/// Drains the client's outbound queue and runs its handlers.
+/// Drains the client's outbound queue and runs its handlers. Holds the
+/// client weakly: when the user drops every handle, the actor stops.
 struct ClientActor {
-    inner: Arc<Inner>,
+    inner: Weak<Inner>,
 }
 
 impl Actor for ClientActor {
     type Context = Context<Self>;
 }
 
-impl ClientActor {
-    fn dispatch(&self, event: Arc<Event>, ack_id: Option<u64>, delivery: Option<DeliveryInfo>) {
-        let inner = &self.inner;
-        let (specific, any) = {
-            let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
-            (h.events.get(&event.name).cloned(), h.any.clone())
+fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Option<DeliveryInfo>) {
+    let (specific, any) = {
+        let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
+        (h.events.get(&event.name).cloned(), h.any.clone())
+    };
+    let mut panicked = false;
+    let handled = specific.is_some() || !any.is_empty();
+    if !any.is_empty() {
+        let incoming = Incoming {
+            event: event.clone(),
+            delivery,
         };
-        let mut panicked = false;
-        let handled = specific.is_some() || !any.is_empty();
-        if !any.is_empty() {
-            let incoming = Incoming {
-                event: event.clone(),
-                delivery,
-            };
-            for h in &any {
-                panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
-            }
+        for h in &any {
+            panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
         }
-        let used = Arc::new(AtomicBool::new(false));
-        if let Some(h) = specific {
-            let ack = ack_id.map(|ack_id| AckResponder {
-                socket: inner.conn.shared.clone(),
-                ack_id,
-                direction: Direction::ToServer,
-                used: used.clone(),
-            });
-            panicked |= catch_unwind(AssertUnwindSafe(|| h(&event.payload, ack))).is_err();
-        }
-        if panicked {
-            tracing::error!(socket = %inner.conn.id(), event = %event.name, "client handler panicked; event not acknowledged");
-            return;
-        }
-        if let (Some(id), Some(_)) = (ack_id, delivery) {
-            if handled && !inner.manual_ack && !used.load(Ordering::Acquire) {
-                inner.conn.ack_from_client(id, Payload::empty());
-            }
+    }
+    let used = Arc::new(AtomicBool::new(false));
+    if let Some(h) = specific {
+        let ack = ack_id.map(|ack_id| AckResponder {
+            socket: inner.conn.shared.clone(),
+            ack_id,
+            direction: Direction::ToServer,
+            used: used.clone(),
+        });
+        panicked |= catch_unwind(AssertUnwindSafe(|| h(&event.payload, ack))).is_err();
+    }
+    if panicked {
+        tracing::error!(
+            socket = %inner.conn.id(),
+            event = %event.name,
+            "client handler panicked; event not acknowledged"
+        );
+        return;
+    }
+    if let (Some(id), Some(_)) = (ack_id, delivery) {
+        if handled && !inner.manual_ack && !used.load(Ordering::Acquire) {
+            inner.conn.ack_from_client(id, Payload::empty());
         }
     }
 }
@@ -406,27 +410,30 @@ impl Handler<Drain> for ClientActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Drain, ctx: &mut Context<Self>) {
-        if self.inner.done.load(Ordering::Acquire) {
+        let Some(inner) = self.inner.upgrade() else {
+            ctx.stop();
+            return;
+        };
+        if inner.done.load(Ordering::Acquire) {
             ctx.stop();
             return;
         }
         let mut batch = Vec::with_capacity(64);
-        self.inner.conn.drain(&mut batch, 256);
+        inner.conn.drain(&mut batch, 256);
         for item in batch {
             match item {
                 Outbound::Event {
                     event,
                     ack_id,
                     delivery,
-                } => self.dispatch(event, ack_id, delivery),
+                } => dispatch(&inner, event, ack_id, delivery),
                 Outbound::Ack { ack_id, payload } => {
-                    if let Some(w) = self.inner.acks.take(ack_id).and_then(|p| p.waiter) {
+                    if let Some(w) = inner.acks.take(ack_id).and_then(|p| p.waiter) {
                         w.resolve(Ok(payload));
                     }
                 }
                 Outbound::Gap { gap, .. } => {
-                    let hs = self
-                        .inner
+                    let hs = inner
                         .handlers
                         .read()
                         .unwrap_or_else(|e| e.into_inner())
@@ -437,7 +444,7 @@ impl Handler<Drain> for ClientActor {
                     }
                 }
                 Outbound::Disconnect { reason } => {
-                    self.inner.finish(reason);
+                    inner.finish(reason);
                     ctx.stop();
                     return;
                 }

@@ -202,7 +202,8 @@ impl Connection {
 
     /// Moves up to `max` queued items into `out` (appending) and returns how
     /// many. Re-arms the waker: if items remain or arrive later, the waker
-    /// is called again, once.
+    /// is called again, once (possibly from inside this call, so the waker
+    /// must not take a lock the caller holds).
     pub fn drain(&self, out: &mut Vec<Outbound>, max: usize) -> usize {
         self.shared.outbound.drain(out, max)
     }

@@ -62,7 +62,9 @@
 //! ## Architecture
 //!
 //! Each namespace is an actor that owns its sockets and its room index and
-//! applies joins, leaves and broadcasts in one order. Each server-side
+//! applies joins, leaves and broadcasts in one order. Each room is an actor
+//! too (started on first join, stopped when empty) that keeps the room's
+//! membership view and statistics ([`Namespace::room`]). Each server-side
 //! socket is an actor that runs that socket's handlers; each in-process
 //! client is an actor that runs the client's handlers. A broadcast is one
 //! `Arc<Event>` pushed with `try_send` into each recipient's bounded
@@ -72,6 +74,40 @@
 //!
 //! Remote clients use the same path through [`Connection`]
 //! ([`Namespace::connect_remote`]); see `docs/architecture.md`.
+//!
+//! ## At-least-once delivery
+//!
+//! Opt in per namespace. A client that connects with a persistent
+//! `client_id` gets a sequence number on every event; an event stays in
+//! that client's log until the client acknowledges it (an in-process client
+//! acknowledges when its handler returns, unless it sets `manual_ack`; a
+//! remote client answers the event's ack id). Unacknowledged events are
+//! redelivered in order when the client comes back and after the ack
+//! deadline, marked `redelivered` with the same `seq`. While the client is
+//! away its rooms are remembered, so events to those rooms are retained for
+//! it. Retention is bounded by count and age ([`Retention`]); what it drops
+//! is announced by a [`Gap`] on the next attach.
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures::executor::block_on;
+//! use bus_core::{AtLeastOnce, Bus, ConnectOptions, NamespaceConfig};
+//!
+//! let bus = Bus::start();
+//! let jobs = bus.of_with("/jobs", NamespaceConfig::default().at_least_once(AtLeastOnce::new()));
+//! let opts = ConnectOptions { client_id: Some("worker-1".into()), ..Default::default() };
+//! let worker = block_on(jobs.connect(opts.clone())).unwrap();
+//! jobs.to(worker.id().as_str()).sockets_join("queue").unwrap();
+//! worker.disconnect();
+//!
+//! jobs.to("queue").emit("job", &7).unwrap(); // the worker is away: retained for it
+//!
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! let _back = block_on(jobs.connect_with(opts, move |c| {
+//!     c.on("job", move |n: u32, _ack| { let _ = tx.send(n); });
+//! })).unwrap();
+//! assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 7);
+//! ```
 //!
 //! ## Panicking handlers
 //!
@@ -83,6 +119,7 @@
 //! rejects the connection.
 
 mod ack;
+mod at_least_once;
 mod bus;
 mod client;
 mod config;
@@ -93,11 +130,13 @@ mod messages;
 mod metrics;
 mod middleware;
 mod namespace;
+mod namespace_actor;
 mod operators;
 mod payload;
 mod queue;
 mod reason;
 mod reliable;
+mod room;
 mod socket;
 mod timer;
 
@@ -116,4 +155,5 @@ pub use payload::{Event, Payload};
 pub use queue::{DeliveryInfo, Outbound, Waker};
 pub use reason::DisconnectReason;
 pub use reliable::{AtLeastOnce, Gap, Retention};
+pub use room::RoomInfo;
 pub use socket::Socket;

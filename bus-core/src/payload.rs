@@ -120,12 +120,15 @@ impl Payload {
         let Value::Array(mut items) = value else {
             return Err(DecodeError::NotAnArray);
         };
-        let value = if items.len() == 1 {
-            items.pop().unwrap_or(Value::Null)
-        } else {
-            Value::Array(items)
-        };
-        serde_json::from_value(value).map_err(DecodeError::from)
+        match items.len() {
+            1 => serde_json::from_value(items.pop().unwrap_or(Value::Null))
+                .map_err(DecodeError::from),
+            // No argument: `()` / `Option` decode from null, sequences from `[]`.
+            0 => serde_json::from_value(Value::Null)
+                .or_else(|_| serde_json::from_value(Value::Array(items)))
+                .map_err(DecodeError::from),
+            _ => serde_json::from_value(Value::Array(items)).map_err(DecodeError::from),
+        }
     }
 
     /// The attachment referenced by placeholder `num`, if present.

@@ -104,7 +104,8 @@ impl OutboundQueue {
         match self.tx.try_send(item) {
             Ok(()) => {
                 self.wake();
-                Ok(self.rx.len())
+                // The item was queued, even if a consumer already took it.
+                Ok(self.rx.len().max(1))
             }
             Err(TrySendError::Full(item)) | Err(TrySendError::Disconnected(item)) => Err(item),
         }

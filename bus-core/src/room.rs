@@ -38,7 +38,11 @@ pub(crate) struct RoomActor {
 
 impl RoomActor {
     pub(crate) fn new(name: String) -> Self {
-        RoomActor { name, members: BTreeSet::new(), broadcasts: 0 }
+        RoomActor {
+            name,
+            members: BTreeSet::new(),
+            broadcasts: 0,
+        }
     }
 }
 

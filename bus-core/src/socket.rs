@@ -100,6 +100,12 @@ impl Socket {
         self.shared.open.load(Ordering::Acquire) && !self.shared.closing.load(Ordering::Acquire)
     }
 
+    /// Acknowledgements this socket still waits for from its client (for
+    /// leak checks: entries leave on answer, timeout or close).
+    pub fn pending_acks(&self) -> usize {
+        self.shared.acks.len()
+    }
+
     /// Handles `event` from the client, decoding the payload into `T` (one
     /// argument directly, several as a tuple). `ack` is `Some` when the
     /// client asked for an answer. A payload that does not decode is logged
@@ -321,6 +327,8 @@ impl SocketActor {
         for h in disconnect {
             guarded("disconnect", &shared.id, || h(&self.socket, reason));
         }
+        // Handlers may capture socket handles: drop them to break cycles.
+        *shared.handlers.write().unwrap_or_else(|e| e.into_inner()) = ServerHandlers::default();
         ctx.stop();
     }
 }

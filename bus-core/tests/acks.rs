@@ -19,17 +19,6 @@ fn a_client_emit_with_ack_gets_the_server_sides_answer() {
         })
     });
     let (client, _) = connect(&ns);
-    let fut = {
-        let payload = Payload::args(&(2, 3)).unwrap();
-        let c = client.clone();
-        // several arguments: a tuple on both sides
-        let (tx, rx) = futures::channel::oneshot::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(c.emit_payload("noop", payload));
-        });
-        rx
-    };
-    let _ = block_on(fut);
     let sum: i64 = block_on(client.emit_with_ack("add", &(2, 3), Duration::from_secs(10))).unwrap();
     assert_eq!(sum, 5);
     assert_eq!(client.pending_acks(), 0);
@@ -66,6 +55,7 @@ fn an_ack_that_times_out_fails_with_timeout_and_leaves_nothing_pending() {
     let r: Result<u32, AckError> =
         block_on(socket.emit_with_ack("q", &1, Duration::from_millis(100)));
     assert_eq!(r, Err(AckError::Timeout));
+    assert_eq!(socket.pending_acks(), 0, "the timed-out entry was removed");
     // the client answers late: ignored, nothing leaked
     let items = drain_all(&conn);
     let Some(Outbound::Event {
@@ -151,5 +141,51 @@ fn a_broadcast_emit_with_ack_collects_one_answer_per_recipient_and_names_the_sil
     assert!(
         res.answered.iter().any(|(id, _)| id == a.id())
             && res.answered.iter().any(|(id, _)| id == b.id())
+    );
+}
+
+#[test]
+fn a_remote_client_event_with_an_ack_id_gets_an_ack_item_back() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    ns.on_connection(|s| {
+        // two arguments on the wire decode as a tuple
+        s.on("add", |_s, (a, b): (i64, i64), ack| {
+            ack.unwrap().send(&(a + b)).unwrap();
+        });
+        s.on("bye", |s, _: (), _| s.disconnect());
+    });
+    let (conn, _) = remote(&ns, Handshake::default());
+    conn.event_from_client("add", Payload::from_raw("[2,3]", vec![]), Some(7))
+        .unwrap();
+    let mut items = Vec::new();
+    wait_until("ack item", || {
+        conn.drain(&mut items, 16);
+        !items.is_empty()
+    });
+    match &items[0] {
+        Outbound::Ack { ack_id, payload } => {
+            assert_eq!(*ack_id, 7);
+            assert_eq!(payload.args, "[5]");
+        }
+        other => panic!("expected an ack, got {other:?}"),
+    }
+    conn.event_from_client("bye", Payload::empty(), None)
+        .unwrap();
+    items.clear();
+    wait_until("disconnect item", || {
+        conn.drain(&mut items, 16);
+        !items.is_empty()
+    });
+    assert!(matches!(
+        items[0],
+        Outbound::Disconnect {
+            reason: DisconnectReason::ServerNamespaceDisconnect
+        }
+    ));
+    wait_until("closed", || !conn.is_connected());
+    assert_eq!(
+        conn.event_from_client("late", Payload::empty(), None),
+        Err(bus_core::InboundError::Closed)
     );
 }

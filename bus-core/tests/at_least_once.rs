@@ -210,9 +210,21 @@ fn an_unacknowledged_event_is_redelivered_after_the_ack_deadline_with_the_same_s
     };
     assert_eq!(d2.seq, d1.seq);
     assert!(d2.redelivered);
+    // wait for a further redelivery (so two attempts are pending)
+    wait_until("second redelivery", || {
+        conn.drain(&mut again, 16);
+        again.len() >= 2
+    });
+    let socket = block_on(ns.fetch_sockets()).unwrap().remove(0);
     assert_eq!(event.name, "n");
+    // a late ack for an earlier attempt still counts, and clears every attempt
     conn.ack_from_client(ack, Payload::empty());
     settle(&ns);
+    assert_eq!(
+        socket.pending_acks(),
+        0,
+        "no pending entry left for an acknowledged event"
+    );
     let _ = drain_all(&conn);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
@@ -248,4 +260,29 @@ fn retention_overflow_is_reported_as_a_gap_on_the_next_attach() {
     let values: Vec<u64> = log2.lock().unwrap().iter().map(|(v, _)| *v).collect();
     assert_eq!(values, vec![3, 4, 5, 6, 7]);
     assert_eq!(ns.metrics().dropped.retention, 3);
+}
+
+#[test]
+fn emit_with_ack_on_an_at_least_once_namespace_doubles_as_the_delivery_ack() {
+    let bus = Bus::start();
+    let ns = reliable_ns(&bus, "/ask", AtLeastOnce::new());
+    let opts = ConnectOptions {
+        client_id: Some("asker".into()),
+        ..Default::default()
+    };
+    let _client = block_on(ns.connect_with(opts, |c| {
+        c.on("q", |n: u32, ack| {
+            ack.unwrap().send(&(n + 1)).unwrap();
+        })
+    }))
+    .unwrap();
+    let res = block_on(
+        ns.timeout(Duration::from_secs(10))
+            .emit_with_ack::<u32, _>("q", &41),
+    )
+    .unwrap();
+    assert_eq!(res.answered.len(), 1);
+    assert_eq!(res.answered[0].1, 42);
+    assert!(res.failed.is_empty());
+    wait_until("acked", || ns.metrics().acked == 1);
 }

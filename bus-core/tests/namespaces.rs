@@ -69,3 +69,46 @@ fn dynamic_namespaces_match_by_regex_or_predicate_and_each_child_has_its_own_roo
         c1.id()
     );
 }
+
+#[test]
+fn metrics_count_sockets_rooms_emits_and_deliveries_per_namespace() {
+    let bus = Bus::start();
+    let ns = bus.of("/counted");
+    let (a, seen_a) = connect(&ns);
+    let (_b, seen_b) = connect(&ns);
+    join(&ns, &a, "r");
+    ns.emit("all", &1).unwrap();
+    ns.to("r").emit("some", &1).unwrap();
+    seen_a.wait_for("some", 1);
+    seen_b.wait_for("all", 1);
+    let m = bus
+        .metrics()
+        .into_iter()
+        .find(|m| m.namespace == "/counted")
+        .unwrap();
+    assert_eq!((m.sockets, m.rooms, m.emitted, m.delivered), (2, 3, 2, 3));
+    assert_eq!(m.dropped.total(), 0);
+    assert!(m.max_queue_depth >= 1);
+    let root = bus
+        .metrics()
+        .into_iter()
+        .find(|m| m.namespace == "/")
+        .unwrap();
+    assert_eq!(root.emitted, 0, "other namespaces are not affected");
+}
+
+#[test]
+fn shutdown_disconnects_everyone_with_server_shutting_down() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (c, _) = connect(&ns);
+    let (tx, rx) = std::sync::mpsc::channel();
+    c.on_disconnect(move |r| {
+        let _ = tx.send(r);
+    });
+    futures::executor::block_on(bus.shutdown());
+    assert_eq!(
+        rx.recv_timeout(WAIT).unwrap(),
+        bus_core::DisconnectReason::ServerShuttingDown
+    );
+}

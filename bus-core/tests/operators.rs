@@ -102,3 +102,25 @@ fn server_side_utilities_use_the_same_selectors() {
     });
     assert!(!c.connected());
 }
+
+#[test]
+fn on_any_sees_every_client_event_and_binary_attachments_pass_through() {
+    let bus = Bus::start();
+    let ns = bus.of("/bin");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ns.on_connection(move |s| {
+        let tx = tx.clone();
+        s.on_any(move |s, event, _ack| {
+            let _ = tx.send((event.name.clone(), event.payload.clone()));
+            // echo it back untouched
+            let _ = s.emit_payload("echo", event.payload.clone());
+        });
+    });
+    let (client, seen) = connect(&ns);
+    let payload = bus_core::Payload::binary(vec![0u8, 1, 2, 255]);
+    client.emit_payload("upload", payload.clone()).unwrap();
+    let (name, got) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(name, "upload");
+    assert_eq!(got, payload);
+    assert_eq!(seen.wait_for("echo", 1), vec![payload.args.clone()]);
+}

@@ -136,3 +136,46 @@ fn per_sender_order_holds_while_sockets_join_and_leave_during_a_burst() {
         );
     }
 }
+
+#[test]
+fn each_room_has_an_actor_that_tracks_members_and_broadcasts_and_stops_when_empty() {
+    let bus = bus();
+    let ns = bus.of("/room-actors");
+    let (a, _) = connect(&ns);
+    let (b, _) = connect(&ns);
+    join(&ns, &a, "ops");
+    join(&ns, &b, "ops");
+    ns.to("ops").emit("x", &1).unwrap();
+    ns.to("ops").to("elsewhere").emit("x", &2).unwrap();
+    let info = block_on(ns.room("ops")).expect("room exists");
+    let mut expected = vec![a.id().clone(), b.id().clone()];
+    expected.sort();
+    assert_eq!(info.members, expected);
+    assert_eq!(info.broadcasts, 2);
+    ns.to("ops").sockets_leave("ops").unwrap();
+    assert!(
+        block_on(ns.room("ops")).is_none(),
+        "an empty room is removed"
+    );
+}
+
+#[test]
+fn dropping_every_client_handle_disconnects_it() {
+    let bus = bus();
+    let ns = bus.of("/drop");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ns.on_connection(move |s| {
+        let tx = tx.clone();
+        s.on_disconnect(move |_s, r| {
+            let _ = tx.send(r);
+        });
+    });
+    let (c, _) = connect(&ns);
+    settle(&ns);
+    drop(c);
+    assert_eq!(
+        rx.recv_timeout(WAIT).unwrap(),
+        bus_core::DisconnectReason::TransportClose
+    );
+    wait_until("socket removed", || ns.metrics().sockets == 0);
+}

@@ -138,6 +138,33 @@ fn assert_burst_arrived_in_order(server: &InteropServer) {
 }
 
 #[test]
+fn a_client_answers_server_pings_and_stays_connected_over_websocket() {
+    heartbeat("websocket");
+}
+
+#[test]
+fn a_client_answers_server_pings_and_stays_connected_over_long_polling() {
+    heartbeat("polling");
+}
+
+fn heartbeat(mode: &str) {
+    let server = InteropServer::start_with(|builder| {
+        builder
+            .ping_interval(Duration::from_millis(300))
+            .ping_timeout(Duration::from_millis(1000))
+    });
+    let report = server.run_ok("heartbeat", Some(mode));
+    assert_eq!(report["transport"], mode);
+    let entries = server.journal.entries();
+    assert!(
+        !entries
+            .iter()
+            .any(|s| s.what == "disconnect" && s.value == "ping timeout"),
+        "no socket timed out: {entries:#?}"
+    );
+}
+
+#[test]
 fn acks_work_both_ways_and_time_out_on_both_sides() {
     let server = InteropServer::start();
     let report = server.run_ok("acks", None);

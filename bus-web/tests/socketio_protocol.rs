@@ -16,6 +16,8 @@ use actix_web::{App, HttpServer};
 use bus_core::{AtLeastOnce, Bus, ConnectError, NamespaceConfig, Socket};
 use bus_web::SocketIo;
 use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The bound of every single wait.
@@ -105,6 +107,16 @@ fn setup(bus: &Bus, log: &Log) {
         }
     });
     private.on_connection(|socket| emit_auth(&socket));
+    bus.of("/handshake").on_connection(|socket| {
+        let handshake = socket.handshake();
+        let seen = serde_json::json!({
+            "hello": handshake.query.get("hello"),
+            "header": handshake.headers.get("x-test"),
+            "loopback": handshake.address.is_some_and(|a| a.ip().is_loopback()),
+            "clientId": handshake.client_id,
+        });
+        let _ = socket.emit("handshake", &seen);
+    });
     let reliable = NamespaceConfig::default()
         .at_least_once(AtLeastOnce::new().with_ack_deadline(Duration::from_secs(60)));
     let l = log.clone();
@@ -200,7 +212,12 @@ impl Ws {
     /// Opens a WebSocket session and checks the Engine.IO handshake.
     async fn open(port: u16) -> Ws {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-        let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        Ws::open_request(url.into_client_request().expect("request")).await
+    }
+
+    /// Opens a WebSocket session with a custom request (query, headers).
+    async fn open_request(request: Request) -> Ws {
+        let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
             .await
             .expect("websocket connect timed out")
             .expect("websocket connect");
@@ -410,6 +427,24 @@ async fn a_server_ack_request_is_answered_by_the_client() {
     );
     ws.send(&format!(r#"43{id}["yes"]"#)).await;
     ws.expect_text(r#"42["answer","yes"]"#).await;
+}
+
+#[tokio::test]
+async fn a_binary_ack_from_the_client_reaches_the_server() {
+    let (mut ws, _) = Ws::joined().await;
+    ws.send(r#"42["ask"]"#).await;
+    let Frame::Text(question) = ws.recv().await else {
+        panic!("no question")
+    };
+    let id = question
+        .strip_prefix("42")
+        .and_then(|rest| rest.strip_suffix(r#"["question","q"]"#))
+        .unwrap_or_else(|| panic!("unexpected question frame {question}"));
+    ws.send(&format!("461-{id}[{}]", placeholder(0))).await;
+    ws.send_binary(&[7, 7]).await;
+    // The server decodes the answer as JSON, so it sees the placeholder.
+    ws.expect_text(&format!(r#"42["answer",{}]"#, placeholder(0)))
+        .await;
 }
 
 #[tokio::test]
@@ -681,4 +716,21 @@ async fn at_least_once_events_carry_ack_ids_and_only_unacked_ones_come_back() {
         .await;
     second.send(&format!("43/reliable,{id}[]")).await;
     second.silent_for(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn middleware_and_handlers_see_the_request_query_headers_and_address() {
+    let port = server().port;
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&hello=world");
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("x-test", "header-value".parse().expect("header"));
+    let mut ws = Ws::open_request(request).await;
+    ws.connect_only("/handshake", Some(r#"{"clientId":"from-auth"}"#))
+        .await;
+    ws.expect_text(
+        r#"42/handshake,["handshake",{"clientId":"from-auth","header":"header-value","hello":"world","loopback":true}]"#,
+    )
+    .await;
 }

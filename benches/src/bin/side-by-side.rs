@@ -8,15 +8,18 @@
 //! cargo run --release -p benches --bin side-by-side -- --quick # smoke run, about a minute
 //! ```
 //!
-//! For each server in turn (bus-server, socketioxide-server, and `node
-//! benches/node/server.js` when `node` is installed; `npm ci` runs first if
-//! `node_modules` is missing) it starts the server on a free loopback port,
-//! runs 100 and 1 000 clients with a 100-byte payload, saturating (32 events
-//! in flight) and at a fixed 20 000 deliveries/s, then restarts it and opens
-//! 10 000 idle connections to read its resident memory per connection. A
-//! server that cannot be started is skipped with a message. It prints one
-//! table with ratios against bus and writes `results.json` and `fanout.svg`
-//! to `benches/results/`.
+//! It starts bus-server, socketioxide-server and, when `node` is installed,
+//! `node benches/node/server.js` (`npm ci` runs first if `node_modules` is
+//! missing), each on a free loopback port, and runs the same loads against
+//! each, interleaved server after server so that the machine's background
+//! load hits all alike: 100 and 1 000 clients with a 100-byte payload,
+//! saturating (32 events in flight) and at a fixed 20 000 deliveries/s.
+//! `--rounds N` repeats the sequence and keeps each load's median round.
+//! Then it starts each server afresh and opens 10 000 idle connections to
+//! read its resident memory per connection. A server that cannot be started
+//! is skipped with a message. It prints one table with ratios against bus and
+//! writes `results.json` and `fanout.svg` to `benches/results/`
+//! (`--replot results.json` redraws both from an earlier run).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -76,6 +79,9 @@ struct Args {
     /// No progress bars.
     #[arg(long)]
     no_progress: bool,
+    /// Repeat the whole load sequence this many times; the table shows each load's median round.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Run nothing: redraw the table and chart from an earlier results.json.
     #[arg(long)]
     replot: Option<PathBuf>,
@@ -98,7 +104,14 @@ struct Results {
     payload_bytes: usize,
     warmup_s: f64,
     duration_s: f64,
+    /// Rounds of the load sequence.
+    #[serde(default)]
+    rounds: u32,
+    /// Per server and load, the median round (by deliveries/s, or by p99 at the fixed rate).
     loads: Vec<LoadReport>,
+    /// Every round.
+    #[serde(default)]
+    all_loads: Vec<LoadReport>,
     idle: Vec<IdleReport>,
     skipped: Vec<String>,
 }
@@ -159,6 +172,13 @@ fn node_ready(node: &Path) -> Result<(), String> {
 
 fn start(spec: &ServerSpec) -> Result<(ServerProcess, Target), String> {
     let port = free_port().map_err(|e| e.to_string())?;
+    // Server logs (bus-server warns under overload) go to a file, not over the progress bars.
+    let log = std::env::temp_dir().join(format!("side-by-side-{}.log", spec.name));
+    eprintln!(
+        "side-by-side: starting {} (its stderr: {})",
+        spec.name,
+        log.display()
+    );
     let mut args = spec.args.clone();
     args.push(port.to_string());
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -168,6 +188,7 @@ fn start(spec: &ServerSpec) -> Result<(ServerProcess, Target), String> {
         spec.cwd.as_deref(),
         addr,
         Duration::from_secs(15),
+        Some(&log),
     )
     .map_err(|e| e.to_string())?;
     let target = Target::parse(&format!("ws://{addr}")).map_err(|e| e.to_string())?;
@@ -277,43 +298,58 @@ fn run(args: Args) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
-    let mut loads = Vec::new();
-    let mut idles = Vec::new();
+    // Loads: every server runs at once (idle ones cost nothing) and the loads
+    // are interleaved, server after server, so that a change in the machine's
+    // background load hits every server alike.
+    let mut running = Vec::new();
     for spec in &specs {
-        // Loads: one server process for all of them.
         match start(spec) {
-            Ok((server, target)) => {
-                for &clients in &args.clients {
-                    for mode in [Mode::InFlight(args.in_flight), Mode::Rate(args.rate)] {
-                        let mut config = LoadConfig::new(target.clone());
-                        config.label = spec.name.into();
-                        config.clients = clients;
-                        config.payload_bytes = args.payload_bytes;
-                        config.mode = mode;
-                        config.warmup = warmup;
-                        config.duration = duration;
-                        config.drain = Duration::from_secs(3);
-                        config.server_pid = Some(server.pid());
-                        config.progress = !args.no_progress;
-                        match runtime.block_on(run_load(&config)) {
-                            Ok(report) => loads.push(report),
-                            Err(e) => {
-                                eprintln!("side-by-side: {} with {clients} clients ({mode:?}) failed: {e}", spec.name);
-                                skipped
-                                    .push(format!("{} {clients} clients {mode:?}: {e}", spec.name));
-                            }
-                        }
-                    }
-                }
-                server.stop();
-            }
+            Ok((server, target)) => running.push((spec, server, target)),
             Err(e) => {
                 eprintln!("side-by-side: skipping {}: {e}", spec.name);
                 skipped.push(format!("{}: {e}", spec.name));
-                continue;
             }
         }
-        // Idle memory: a fresh process, so earlier loads do not inflate its baseline.
+    }
+    let mut all_loads = Vec::new();
+    for round in 0..args.rounds.max(1) {
+        for &clients in &args.clients {
+            for mode in [Mode::InFlight(args.in_flight), Mode::Rate(args.rate)] {
+                for (spec, server, target) in &running {
+                    let mut config = LoadConfig::new(target.clone());
+                    config.label = spec.name.into();
+                    config.clients = clients;
+                    config.payload_bytes = args.payload_bytes;
+                    config.mode = mode;
+                    config.warmup = warmup;
+                    config.duration = duration;
+                    config.drain = Duration::from_secs(3);
+                    config.server_pid = Some(server.pid());
+                    config.progress = !args.no_progress;
+                    match runtime.block_on(run_load(&config)) {
+                        Ok(report) => all_loads.push(report),
+                        Err(e) => {
+                            let what =
+                                format!("{} {clients} clients {mode:?} (round {round})", spec.name);
+                            eprintln!("side-by-side: {what} failed: {e}");
+                            skipped.push(format!("{what}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let names: Vec<&str> = running.iter().map(|(spec, _, _)| spec.name).collect();
+    for (_, server, _) in running {
+        server.stop();
+    }
+    let loads = medians(&all_loads, &names);
+    // Idle memory: a fresh process per server, so the loads do not inflate its baseline.
+    let mut idles = Vec::new();
+    for spec in &specs {
+        if !names.contains(&spec.name) {
+            continue;
+        }
         match start(spec) {
             Ok((server, target)) => {
                 let mut config = IdleConfig::new(target, idle, server.pid());
@@ -345,7 +381,9 @@ fn run(args: Args) -> Result<(), String> {
         payload_bytes: args.payload_bytes,
         warmup_s: warmup.as_secs_f64(),
         duration_s: duration.as_secs_f64(),
+        rounds: args.rounds.max(1),
         loads,
+        all_loads,
         idle: idles,
         skipped,
     };
@@ -362,6 +400,36 @@ fn run(args: Args) -> Result<(), String> {
         svg_path.display()
     );
     Ok(())
+}
+
+/// Per server, room size and mode, the median round: by deliveries/s when
+/// saturating, by p99 at the fixed rate.
+fn medians(all: &[LoadReport], servers: &[&str]) -> Vec<LoadReport> {
+    let mut out = Vec::new();
+    let mut keys: Vec<(u32, String)> = Vec::new();
+    for r in all {
+        if !keys.contains(&(r.clients, r.mode.clone())) {
+            keys.push((r.clients, r.mode.clone()));
+        }
+    }
+    for name in servers {
+        for (clients, mode) in &keys {
+            let mut runs: Vec<&LoadReport> = all
+                .iter()
+                .filter(|r| r.server == *name && r.clients == *clients && r.mode == *mode)
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            if mode == "rate" {
+                runs.sort_by_key(|r| r.p99_us);
+            } else {
+                runs.sort_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s));
+            }
+            out.push(runs[runs.len() / 2].clone());
+        }
+    }
+    out
 }
 
 /// The load table with ratios against bus (or the first server when bus did not run), and the idle table.
@@ -399,6 +467,15 @@ fn render_tables(loads: &[LoadReport], idles: &[IdleReport]) -> String {
         })
         .collect();
     let mut text = table(&header, &rows);
+    for r in loads
+        .iter()
+        .filter(|r| r.stalls > 0 || r.connection_errors > 0)
+    {
+        text.push_str(&format!(
+            "note: {} {} clients {}: {} stalled waits for completion, {} connection errors\n",
+            r.server, r.clients, r.mode, r.stalls, r.connection_errors
+        ));
+    }
     text.push('\n');
     let mut idle_header: Vec<&str> = IdleReport::HEADER.to_vec();
     let ratio_mem = format!("mem / {baseline}");

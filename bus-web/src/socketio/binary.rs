@@ -39,9 +39,16 @@ pub struct Decoded {
 /// assert_eq!(done.attachments, vec![Bytes::from_static(&[1, 2, 3, 4])]);
 /// # Ok::<(), bus_web::socketio::DecodeError>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reassembler {
     pending: Option<Pending>,
+    max_bytes: usize,
+}
+
+impl Default for Reassembler {
+    fn default() -> Self {
+        Reassembler::with_limit(Self::DEFAULT_MAX_BYTES)
+    }
 }
 
 #[derive(Debug)]
@@ -49,9 +56,36 @@ struct Pending {
     packet: Packet,
     expected: usize,
     buffers: Vec<Bytes>,
+    bytes: usize,
 }
 
 impl Reassembler {
+    /// The default bound on the attachments of one packet, in bytes (10 MB).
+    pub const DEFAULT_MAX_BYTES: usize = 10_000_000;
+
+    /// A reassembler that refuses a packet whose attachments add up to more
+    /// than `max_bytes` ([`DecodeError::AttachmentsTooLarge`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bus_web::socketio::{DecodeError, Reassembler};
+    /// use bytes::Bytes;
+    ///
+    /// let mut r = Reassembler::with_limit(4);
+    /// r.feed_text(r#"52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)?;
+    /// r.feed_binary(Bytes::from_static(b"abc"))?;
+    /// let err = r.feed_binary(Bytes::from_static(b"de"));
+    /// assert_eq!(err, Err(DecodeError::AttachmentsTooLarge { max: 4 }));
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn with_limit(max_bytes: usize) -> Self {
+        Reassembler {
+            pending: None,
+            max_bytes,
+        }
+    }
+
     /// Feeds one text message. Returns the packet when it is complete (text
     /// packets and binary packets announcing no attachment), `None` when
     /// attachments are now expected.
@@ -81,6 +115,7 @@ impl Reassembler {
             packet,
             expected,
             buffers: Vec::with_capacity(expected),
+            bytes: 0,
         });
         Ok(None)
     }
@@ -92,11 +127,19 @@ impl Reassembler {
     ///
     /// [`DecodeError::UnexpectedBinary`] when no binary packet is waiting,
     /// [`DecodeError::InvalidPlaceholder`] when the completed packet's
-    /// placeholders do not match its attachments.
+    /// placeholders do not match its attachments,
+    /// [`DecodeError::AttachmentsTooLarge`] past the byte limit.
     pub fn feed_binary(&mut self, data: Bytes) -> Result<Option<Decoded>, DecodeError> {
         let Some(pending) = self.pending.as_mut() else {
             return Err(DecodeError::UnexpectedBinary);
         };
+        pending.bytes = pending.bytes.saturating_add(data.len());
+        if pending.bytes > self.max_bytes {
+            self.pending = None;
+            return Err(DecodeError::AttachmentsTooLarge {
+                max: self.max_bytes,
+            });
+        }
         pending.buffers.push(data);
         if pending.buffers.len() < pending.expected {
             return Ok(None);

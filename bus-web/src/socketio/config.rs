@@ -31,6 +31,10 @@ pub struct SocketIoConfig {
     /// (default 512); the rest follow in the next batch, so one busy socket
     /// cannot make a single write unbounded.
     pub max_batch: usize,
+    /// The most bytes the binary attachments of one packet may add up to
+    /// (default 10 000 000); a client sending more is closed with
+    /// `parse error`. Each attachment is also bounded by `maxPayload`.
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for SocketIoConfig {
@@ -39,6 +43,7 @@ impl Default for SocketIoConfig {
             engine: EngineConfig::default(),
             connect_timeout: Duration::from_secs(45),
             max_batch: 512,
+            max_attachment_bytes: 10_000_000,
         }
     }
 }
@@ -111,6 +116,13 @@ impl SocketIoBuilder {
     /// How long a session may stay without joining a namespace (default 45 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// The most bytes the attachments of one binary packet may add up to
+    /// (default 10 000 000).
+    pub fn max_attachment_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_attachment_bytes = bytes;
         self
     }
 

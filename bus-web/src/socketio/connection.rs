@@ -28,8 +28,9 @@ use super::frames;
 use super::packet::{DecodeError, PacketData};
 use crate::engineio::{EngineMessage, EngineSession};
 
-/// The key of the CONNECT auth payload that carries the persistent client id
-/// of at-least-once namespaces (`Handshake::client_id`), e.g.
+/// The key of the CONNECT auth payload (or, failing that, the query
+/// parameter) that carries the persistent client id of at-least-once
+/// namespaces (`Handshake::client_id`), e.g.
 /// `io("/feed", { auth: { clientId: "device-42" } })`.
 pub const CLIENT_ID_KEY: &str = "clientId";
 
@@ -57,11 +58,19 @@ struct Inner {
 }
 
 impl SessionState {
-    pub(crate) fn new(engine: EngineSession, handshake: Handshake) -> Self {
+    pub(crate) fn new(
+        engine: EngineSession,
+        handshake: Handshake,
+        max_attachment_bytes: usize,
+    ) -> Self {
+        let inner = Inner {
+            reassembler: Reassembler::with_limit(max_attachment_bytes),
+            ..Inner::default()
+        };
         SessionState {
             engine,
             handshake,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(inner),
         }
     }
 
@@ -322,7 +331,10 @@ mod tests {
     #[test]
     fn the_client_id_comes_from_the_auth_payload() {
         let id = |auth| client_id(&auth);
-        assert_eq!(id(serde_json::json!({"clientId": "c-1"})), Some("c-1".to_owned()));
+        assert_eq!(
+            id(serde_json::json!({"clientId": "c-1"})),
+            Some("c-1".to_owned())
+        );
         assert_eq!(id(serde_json::json!({"clientId": 7})), None);
         assert_eq!(id(serde_json::json!({})), None);
     }

@@ -13,7 +13,7 @@ use bus_core::{Bus, DisconnectReason, Handshake};
 use dashmap::DashMap;
 
 use super::config::{SocketIoBuilder, SocketIoConfig};
-use super::connection::SessionState;
+use super::connection::{SessionState, CLIENT_ID_KEY};
 use crate::engineio::{CloseReason, EngineHandler, EngineIo, EngineMessage, EngineSession};
 
 /// The reason given to the Engine.IO session closed by `connectTimeout`.
@@ -162,7 +162,19 @@ impl Gateway {
 
 impl EngineHandler for Gateway {
     fn on_open(&self, session: &EngineSession) {
-        let state = Arc::new(SessionState::new(session.clone(), Handshake::default()));
+        let request = session.request();
+        let handshake = Handshake {
+            query: request.query.clone(),
+            headers: request.headers.clone(),
+            address: request.address,
+            client_id: request.query.get(CLIENT_ID_KEY).cloned(),
+            ..Handshake::default()
+        };
+        let state = Arc::new(SessionState::new(
+            session.clone(),
+            handshake,
+            self.config.max_attachment_bytes,
+        ));
         self.sessions
             .insert(Arc::from(session.sid()), Arc::clone(&state));
         let weak = Arc::downgrade(&state);

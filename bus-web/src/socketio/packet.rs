@@ -224,6 +224,13 @@ pub enum DecodeError {
     /// A binary message arrived when no binary packet announced one.
     #[error("got a binary attachment that no binary packet announced: send its header first")]
     UnexpectedBinary,
+    /// The attachments of one binary packet add up to more than the
+    /// reassembler's limit (`SocketIoConfig::max_attachment_bytes`).
+    #[error("binary attachments exceed {max} bytes in one packet: send less binary data per event or raise max_attachment_bytes")]
+    AttachmentsTooLarge {
+        /// The limit, in bytes.
+        max: usize,
+    },
 }
 
 impl Packet {

@@ -17,7 +17,7 @@ use actix_web::{App, HttpServer};
 use bus_core::{
     AckResponder, AtLeastOnce, Bus, ConnectError, Event, NamespaceConfig, Payload, Socket,
 };
-use bus_web::SocketIo;
+use bus_web::{SocketIo, SocketIoBuilder};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -136,6 +136,14 @@ impl InteropServer {
     /// # Panics
     /// When it cannot bind or start in time.
     pub(crate) fn start() -> Self {
+        Self::start_with(|builder| builder)
+    }
+
+    /// Like [`start`](Self::start), with gateway settings changed by
+    /// `configure` (for example a short heartbeat).
+    pub(crate) fn start_with(
+        configure: impl FnOnce(SocketIoBuilder) -> SocketIoBuilder + Send + 'static,
+    ) -> Self {
         let bus = Bus::start();
         let journal = Journal::default();
         let gateway_slot: Arc<OnceLock<SocketIo>> = Arc::new(OnceLock::new());
@@ -166,7 +174,7 @@ impl InteropServer {
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
-                let gateway = SocketIo::builder(server_bus).build();
+                let gateway = configure(SocketIo::builder(server_bus)).build();
                 let app_gateway = gateway.clone();
                 let bound = HttpServer::new(move || App::new().configure(app_gateway.configure()))
                     .workers(1)
