@@ -55,23 +55,13 @@ impl NamespaceActor {
     /// Returns the ack id given to `waiter`'s event when it was queued now.
     pub(crate) fn flush(&mut self, client: &str, mut waiter: Option<(u64, Waiter)>) -> Option<u64> {
         let mut waiter_ack = None;
-        let Some(sid) = self.clients.get(client).and_then(|c| c.socket.clone()) else {
-            return None;
-        };
-        let Some(shared) = self
+        let sid = self.clients.get(client).and_then(|c| c.socket.clone())?;
+        let shared = self
             .sockets
             .get(&sid)
             .filter(|e| !e.closing)
-            .map(|e| e.shared.clone())
-        else {
-            return None;
-        };
-        let Some(logs) = self.logs.as_mut() else {
-            return None;
-        };
-        let Some(log) = logs.get_mut(client) else {
-            return None;
-        };
+            .map(|e| e.shared.clone())?;
+        let log = self.logs.as_mut()?.get_mut(client)?;
         let epoch = log.epoch();
         if let Some(gap) = log.take_gap() {
             let _ = shared.outbound.push_evicting(Outbound::Gap { gap, epoch });
@@ -135,10 +125,11 @@ impl NamespaceActor {
             }
         }
         Counters::add(&self.counters.redelivered, redelivered);
-        self.sync_retention_counters();
         waiter_ack
     }
 
+    /// Copies the logs' totals into the metrics. O(clients): called from
+    /// the periodic tick only, never per event.
     pub(crate) fn sync_retention_counters(&self) {
         if let Some(logs) = &self.logs {
             let s = logs.stats();
@@ -146,6 +137,7 @@ impl NamespaceActor {
                 s.dropped_by_retention() + s.dropped_by_eviction,
                 Ordering::Relaxed,
             );
+            self.counters.retained.store(s.retained, Ordering::Relaxed);
         }
     }
 

@@ -163,7 +163,7 @@ impl Client {
             client_id: options.client_id.clone(),
             ..Default::default()
         };
-        let fut = ns.connect_remote(handshake, waker);
+        let fut = ns.connect_when_ready(handshake, waker);
         async move {
             let conn = fut.await?;
             let inner = Arc::new(Inner {

@@ -26,7 +26,6 @@
 //!     c.on("said", move |text: String, _ack| { let _ = tx.send(text); });
 //! })).unwrap();
 //! let bob = block_on(chat.connect(ConnectOptions::default())).unwrap();
-//! # std::thread::sleep(Duration::from_millis(100)); // let both join the lobby
 //! let answer: String = block_on(bob.emit_with_ack("say", &"hi", Duration::from_secs(5))).unwrap();
 //! assert_eq!(answer, "ok");
 //! assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), "hi");

@@ -34,6 +34,8 @@ pub(crate) struct Target {
 pub(crate) struct Connect {
     pub(crate) handshake: Handshake,
     pub(crate) waker: Waker,
+    /// Fired once the socket's `on_connection` handlers have run.
+    pub(crate) ready: Option<oneshot::Sender<()>>,
 }
 
 /// Namespace: `socket` joins `rooms`.

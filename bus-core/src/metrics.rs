@@ -33,6 +33,7 @@ pub(crate) struct Counters {
     pub(crate) acked: AtomicU64,
     pub(crate) redelivered: AtomicU64,
     pub(crate) max_queue_depth: AtomicU64,
+    pub(crate) retained: AtomicU64,
 }
 
 impl Counters {
@@ -74,6 +75,7 @@ impl Counters {
             acked: l(&self.acked),
             redelivered: l(&self.redelivered),
             max_queue_depth: l(&self.max_queue_depth),
+            retained: l(&self.retained),
         }
     }
 }
@@ -104,6 +106,8 @@ impl DroppedCounts {
 ///
 /// `delivered` counts events placed in a socket's outbound queue;
 /// `emitted` counts emits (one per broadcast, however many recipients).
+/// `dropped.retention` and `retained` (at-least-once) are refreshed by the
+/// namespace's redelivery tick, so they may lag by up to a second.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceMetrics {
     /// Namespace name.
@@ -124,4 +128,6 @@ pub struct NamespaceMetrics {
     pub redelivered: u64,
     /// Largest outbound queue depth seen.
     pub max_queue_depth: u64,
+    /// At-least-once: events retained now, waiting for their ack.
+    pub retained: u64,
 }

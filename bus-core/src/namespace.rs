@@ -211,7 +211,11 @@ impl Namespace {
         handshake: Handshake,
         waker: Waker,
     ) -> impl Future<Output = Result<Connection, ConnectError>> + Send + 'static {
-        let req = self.inner.addr.send(Connect { handshake, waker });
+        let req = self.inner.addr.send(Connect {
+            handshake,
+            waker,
+            ready: None,
+        });
         async move {
             match req.await {
                 Ok(r) => r,
@@ -222,7 +226,38 @@ impl Namespace {
         }
     }
 
-    /// Connects an in-process [`Client`].
+    /// As `connect_remote`, and resolves only once the socket's
+    /// `on_connection` handlers have run (for in-process clients: joins made
+    /// there are applied before anything the caller does next).
+    pub(crate) fn connect_when_ready(
+        &self,
+        handshake: Handshake,
+        waker: Waker,
+    ) -> impl Future<Output = Result<Connection, ConnectError>> + Send + 'static {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let req = self.inner.addr.send(Connect {
+            handshake,
+            waker,
+            ready: Some(tx),
+        });
+        async move {
+            let conn = match req.await {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(ConnectError::new(
+                        "bus is not running: start the bus before connecting",
+                    ))
+                }
+            };
+            // Cancelled only if the socket actor died first; go on either way.
+            let _ = rx.await;
+            Ok(conn)
+        }
+    }
+
+    /// Connects an in-process [`Client`]. Resolves once the namespace's
+    /// `on_connection` handlers have run for the new socket, so rooms they
+    /// join are joined before anything the caller does next.
     ///
     /// # Errors
     /// As [`connect_remote`](Self::connect_remote).
@@ -234,8 +269,9 @@ impl Namespace {
     }
 
     /// Connects an in-process [`Client`], running `setup` (register handlers
-    /// there) before the client handles anything, so at-least-once
-    /// redeliveries on attach are not missed.
+    /// there) before the client handles anything, so neither events emitted
+    /// by `on_connection` nor at-least-once redeliveries on attach are
+    /// missed. Resolves once the `on_connection` handlers have run.
     ///
     /// # Errors
     /// As [`connect_remote`](Self::connect_remote).

@@ -330,9 +330,10 @@ impl Handler<Connect> for NamespaceActor {
         let worker = ns.runtime().worker();
         let cap = self.config.inbound_capacity.max(16);
         let actor_shared = shared.clone();
+        let ready = msg.ready;
         let addr = SocketActor::start_in_arbiter(&worker, move |ctx: &mut Context<SocketActor>| {
             ctx.set_mailbox_capacity(cap);
-            SocketActor::new(actor_shared)
+            SocketActor::new(actor_shared, ready)
         });
         let _ = shared.actor.set(addr);
         self.sockets.insert(
@@ -469,7 +470,6 @@ impl Handler<Broadcast> for NamespaceActor {
                         .append(msg.event.clone(), now);
                 }
             }
-            self.sync_retention_counters();
         }
         // Recipients whose event never got queued are not waited for.
         if !report.not_queued.is_empty() {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, Context, Handler};
+use futures::channel::oneshot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -289,13 +290,16 @@ fn guarded(what: &str, socket: &SocketId, f: impl FnOnce()) -> bool {
 pub(crate) struct SocketActor {
     socket: Socket,
     closed: bool,
+    /// Tells an in-process client that `on_connection` has run.
+    ready: Option<oneshot::Sender<()>>,
 }
 
 impl SocketActor {
-    pub(crate) fn new(shared: Arc<SocketShared>) -> Self {
+    pub(crate) fn new(shared: Arc<SocketShared>, ready: Option<oneshot::Sender<()>>) -> Self {
         SocketActor {
             socket: Socket { shared },
             closed: false,
+            ready,
         }
     }
 
@@ -342,8 +346,11 @@ impl Actor for SocketActor {
             let socket = self.socket.clone();
             if !guarded("on_connection", &self.socket.shared.id, || hook(socket)) {
                 self.close(DisconnectReason::HandlerPanicked, ctx);
-                return;
+                break;
             }
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
         }
     }
 

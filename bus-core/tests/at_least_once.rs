@@ -259,7 +259,10 @@ fn retention_overflow_is_reported_as_a_gap_on_the_next_attach() {
     );
     let values: Vec<u64> = log2.lock().unwrap().iter().map(|(v, _)| *v).collect();
     assert_eq!(values, vec![3, 4, 5, 6, 7]);
-    assert_eq!(ns.metrics().dropped.retention, 3);
+    wait_until("retention drops counted", || {
+        ns.metrics().dropped.retention == 3
+    });
+    wait_until("all acknowledged", || ns.metrics().retained == 0);
 }
 
 #[test]

@@ -179,3 +179,24 @@ fn dropping_every_client_handle_disconnects_it() {
     );
     wait_until("socket removed", || ns.metrics().sockets == 0);
 }
+
+#[test]
+fn connect_resolves_after_on_connection_so_its_joins_are_already_applied() {
+    let bus = bus();
+    let ns = bus.of("/ready");
+    ns.on_connection(|s| {
+        s.join("lobby").unwrap();
+        s.emit("welcome", &"hi").unwrap();
+    });
+    for _ in 0..20 {
+        let (_c, seen) = connect(&ns);
+        // no waiting: the join from on_connection precedes this emit
+        ns.to("lobby").emit("news", &1).unwrap();
+        seen.wait_for("news", 1);
+        assert_eq!(
+            seen.named("welcome").len(),
+            1,
+            "events from on_connection are not missed"
+        );
+    }
+}

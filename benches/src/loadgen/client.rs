@@ -145,6 +145,8 @@ pub struct RunState {
     next_id: AtomicU64,
     received: AtomicU64,
     pending: AtomicI64,
+    /// Members that have received at least one event.
+    primed: AtomicU32,
     /// Deliveries still missing per event (indexed by id modulo [`SLOTS`]); in-flight mode only.
     slots: Option<Vec<AtomicU32>>,
     /// One semaphore per emitter: a permit comes back when an event of that emitter completes.
@@ -174,6 +176,7 @@ impl RunState {
             next_id: AtomicU64::new(0),
             received: AtomicU64::new(0),
             pending: AtomicI64::new(0),
+            primed: AtomicU32::new(0),
             slots,
             permits,
         }
@@ -209,7 +212,18 @@ impl RunState {
         self.pending.load(Ordering::Relaxed)
     }
 
+    /// Members that have received at least one event so far.
+    ///
+    /// A server may confirm a CONNECT before its connect handler has put the
+    /// socket in the room (socketioxide runs async connect handlers after
+    /// sending the answer), so a run is only measured once every member is
+    /// known to receive.
+    pub fn primed(&self) -> u32 {
+        self.primed.load(Ordering::Relaxed)
+    }
+
     fn on_deliver(&self, stamp: Stamp, tally: &mut MemberTally) {
+        let first = tally.distinct + tally.unmeasured == 0;
         let fresh = if self.measured(stamp.sent_nanos) {
             let latency_micros = self.now_nanos().saturating_sub(stamp.sent_nanos) / 1000;
             tally.record(stamp.id, latency_micros)
@@ -218,6 +232,9 @@ impl RunState {
         };
         if !fresh {
             return;
+        }
+        if first {
+            self.primed.fetch_add(1, Ordering::Relaxed);
         }
         self.received.fetch_add(1, Ordering::Relaxed);
         self.pending.fetch_sub(1, Ordering::Relaxed);
@@ -234,7 +251,7 @@ impl RunState {
     }
 
     /// Stamps and encodes the next event of `emitter`; `None` once the measured window is over.
-    fn next_event(&self, emitter: u32, payload_bytes: usize) -> Option<(String, bool)> {
+    fn next_event(&self, emitter: u32, payload_bytes: usize) -> Option<(String, u64, bool)> {
         let sent_nanos = self.now_nanos();
         if sent_nanos >= self.measure_until.load(Ordering::Relaxed) {
             return None;
@@ -252,6 +269,7 @@ impl RunState {
         };
         Some((
             protocol::publish_frame(stamp, payload_bytes),
+            id,
             self.measured(sent_nanos),
         ))
     }
@@ -330,6 +348,8 @@ pub enum EmitPlan {
 pub struct EmitterOutcome {
     /// Events sent inside the measured window.
     pub sent_measured: u64,
+    /// Lowest and highest id among the measured events sent.
+    pub measured_ids: Option<(u64, u64)>,
     /// Events sent in all.
     pub sent_total: u64,
     /// In-flight mode: times no event completed within the stall timeout.
@@ -425,13 +445,19 @@ pub async fn run_emitter(
                     next_at += interval;
                 }
                 match run.next_event(index, payload_bytes) {
-                    Some((frame, measured)) => {
+                    Some((frame, id, measured)) => {
                         if let Err(e) = conn.ws.send(Message::text(frame)).await {
                             out.error = Some(e.into());
                             break;
                         }
                         out.sent_total += 1;
-                        out.sent_measured += u64::from(measured);
+                        if measured {
+                            out.sent_measured += 1;
+                            out.measured_ids = Some(match out.measured_ids {
+                                Some((first, last)) => (first.min(id), last.max(id)),
+                                None => (id, id),
+                            });
+                        }
                     }
                     None => sending = false,
                 }

@@ -21,6 +21,10 @@ pub struct LoadReport {
     pub window_s: f64,
     /// Events sent in the measured window.
     pub events_sent: u64,
+    /// Lowest id among the measured events (ids are global and increasing).
+    pub first_event_id: Option<u64>,
+    /// Highest id among the measured events.
+    pub last_event_id: Option<u64>,
     /// Distinct deliveries of those events received by the end of the drain.
     pub deliveries: u64,
     /// Deliveries per second of the measured window.

@@ -82,7 +82,8 @@ impl LoadConfig {
     pub fn hard_deadline(&self) -> Duration {
         let connections = u64::from(self.clients + self.emitters);
         // Handshakes: the per-connection timeout, plus 5 ms per connection beyond concurrency.
-        let connect = 2 * self.connect_timeout + Duration::from_millis(5 * connections);
+        // Members, emitters, and the wait for every member's first event.
+        let connect = 3 * self.connect_timeout + Duration::from_millis(5 * connections);
         connect + self.warmup + self.duration + self.drain + Duration::from_secs(10)
     }
 }
@@ -109,6 +110,16 @@ pub enum LoadError {
         total: u32,
         /// The limit.
         timeout: Duration,
+    },
+    /// Some members never received an event.
+    #[error("{silent} of {total} members received no event within {waited:?}; does the server put sockets without emitter auth in room `bench` and broadcast `publish` as `deliver`?")]
+    NotInRoom {
+        /// Members that received nothing.
+        silent: u32,
+        /// Members.
+        total: u32,
+        /// How long the run waited.
+        waited: Duration,
     },
     /// The process may not open enough files for the requested connections.
     #[error("{need} connections need {need} file descriptors but RLIMIT_NOFILE is {have}; raise it with `ulimit -n {need_plus}` or lower --clients")]
@@ -367,8 +378,30 @@ async fn run_phases(
     }
     connecting.finish_and_clear();
 
-    let window_end = run.set_window(config.warmup, config.duration);
+    // Emitters start publishing (unmeasured) and the window opens only once
+    // every member has received an event: a server may answer CONNECT before
+    // its handler has joined the socket to the room.
     let _ = go_tx.send(true);
+    let priming = bar(
+        config.progress,
+        u64::from(config.clients),
+        format!("{} first event", config.label),
+        "{prefix:>24} [{bar:30}] {pos}/{len} {elapsed}",
+    );
+    let primed_by = Instant::now() + config.connect_timeout;
+    while run.primed() < config.clients {
+        if Instant::now() >= primed_by {
+            return Err(LoadError::NotInRoom {
+                silent: config.clients - run.primed(),
+                total: config.clients,
+                waited: config.connect_timeout,
+            });
+        }
+        priming.set_position(u64::from(run.primed()));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    priming.finish_and_clear();
+    let window_end = run.set_window(config.warmup, config.duration);
     let window_start = window_end - config.duration;
 
     let running = bar(
@@ -460,6 +493,14 @@ async fn run_phases(
         payload_bytes: config.payload_bytes,
         window_s,
         events_sent: account.sent(),
+        first_event_id: emitter_outcomes
+            .iter()
+            .filter_map(|o| o.measured_ids.map(|ids| ids.0))
+            .min(),
+        last_event_id: emitter_outcomes
+            .iter()
+            .filter_map(|o| o.measured_ids.map(|ids| ids.1))
+            .max(),
         deliveries: account.delivered(),
         deliveries_per_s: account.delivered() as f64 / window_s,
         p50_us: latency.p50_us,
