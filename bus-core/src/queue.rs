@@ -1,10 +1,26 @@
-//! The per-socket outbound queue: a bounded `crossbeam_channel` of
-//! [`Outbound`] items with a coalesced waker.
+//! The per-socket outbound queue: a bounded, lazily allocated
+//! `crossbeam_channel` of [`Outbound`] items with a coalesced waker.
 //!
 //! Owns push/drain/wake mechanics; it must not decide policy (the namespace
 //! does) nor know about transports.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//!
+//! # Why a list channel with a counted bound
+//!
+//! `crossbeam_channel::bounded(capacity)` allocates all `capacity` slots up
+//! front: with the default 1024 slots of `Outbound` (64 bytes each, plus a
+//! stamp) that is about 72 KB per socket before the first event, most of
+//! the resident memory of an idle connection, and it spreads a broadcast to
+//! 10 000 sockets over 700 MB of slot arrays (a cache and TLB miss per
+//! recipient, plus first-touch page faults). The queue therefore uses the
+//! list flavour (`crossbeam_channel::unbounded`), which allocates blocks of
+//! 31 slots only as items arrive and frees each block once it is read, and
+//! enforces the bound itself: every push first reserves a place in the
+//! atomic `len` counter and gives the item back when `len` has reached
+//! `capacity`, so the queue never holds more than `capacity` items and the
+//! [`FullQueuePolicy`](crate::FullQueuePolicy) applies exactly as with a
+//! bounded channel. An idle socket costs the channel header (a few hundred
+//! bytes); a socket that has received something keeps one block (about
+//! 2.3 KB) until it is drained past it.
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -71,6 +87,9 @@ pub enum Outbound {
 pub(crate) struct OutboundQueue {
     tx: Sender<Outbound>,
     rx: Receiver<Outbound>,
+    /// Items queued or reserved by a push in progress; never above `capacity`.
+    len: AtomicUsize,
+    capacity: usize,
     scheduled: AtomicBool,
     waker: Waker,
 }
@@ -78,37 +97,58 @@ pub(crate) struct OutboundQueue {
 impl std::fmt::Debug for OutboundQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboundQueue")
-            .field("len", &self.rx.len())
+            .field("len", &self.len())
+            .field("capacity", &self.capacity)
             .finish()
     }
 }
 
 impl OutboundQueue {
     pub(crate) fn new(capacity: usize, waker: Waker) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        // The list flavour: no slot is allocated until an item arrives; the
+        // bound is `len` (see the module docs).
+        let (tx, rx) = crossbeam_channel::unbounded();
         OutboundQueue {
             tx,
             rx,
+            len: AtomicUsize::new(0),
+            capacity: capacity.max(1),
             scheduled: AtomicBool::new(false),
             waker,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.rx.len()
+        self.len.load(Ordering::Acquire).min(self.capacity)
     }
 
-    /// `try_send`; on success wakes the consumer if it was idle. Returns the
-    /// depth after the push, or the item back when full.
+    /// Reserves a place and `try_send`s; on success wakes the consumer if it
+    /// was idle. Returns the depth after the push, or the item back when the
+    /// queue holds `capacity` items.
     pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
+        let before = self.len.fetch_add(1, Ordering::AcqRel);
+        if before >= self.capacity {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return Err(item);
+        }
         match self.tx.try_send(item) {
             Ok(()) => {
                 self.wake();
-                // The item was queued, even if a consumer already took it.
-                Ok(self.rx.len().max(1))
+                Ok(before + 1)
             }
-            Err(TrySendError::Full(item)) | Err(TrySendError::Disconnected(item)) => Err(item),
+            // The receiver lives in `self`, so neither can happen; hand the
+            // item back rather than lose it.
+            Err(TrySendError::Full(item)) | Err(TrySendError::Disconnected(item)) => {
+                self.len.fetch_sub(1, Ordering::AcqRel);
+                Err(item)
+            }
         }
+    }
+
+    fn pop(&self) -> Option<Outbound> {
+        let item = self.rx.try_recv().ok()?;
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        Some(item)
     }
 
     /// Evicts the oldest item to make room, then pushes. Returns the evicted item.
@@ -123,8 +163,8 @@ impl OutboundQueue {
                 Err(back) => {
                     item = back;
                     if evicted.is_none() {
-                        evicted = self.rx.try_recv().ok();
-                    } else if let Ok(more) = self.rx.try_recv() {
+                        evicted = self.pop();
+                    } else if let Some(more) = self.pop() {
                         // Should not happen with one producer; keep the first evicted for accounting.
                         drop(more);
                     }
@@ -135,7 +175,7 @@ impl OutboundQueue {
     }
 
     fn wake(&self) {
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
+        if !self.scheduled.swap(true, Ordering::SeqCst) {
             (self.waker)();
         }
     }
@@ -153,7 +193,10 @@ impl OutboundQueue {
                 Err(_) => break,
             }
         }
-        self.scheduled.store(false, Ordering::Release);
+        if n > 0 {
+            self.len.fetch_sub(n, Ordering::AcqRel);
+        }
+        self.scheduled.store(false, Ordering::SeqCst);
         if !self.rx.is_empty() {
             self.wake();
         }

@@ -117,6 +117,23 @@ fn setup(bus: &Bus, log: &Log) {
         });
         let _ = socket.emit("handshake", &seen);
     });
+    // Handlers slower than the client, behind the smallest inbound queue.
+    let mut slow = NamespaceConfig::default();
+    slow.inbound_capacity = 16;
+    let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    bus.of_with("/slow", slow).on_connection(move |socket| {
+        let ticks = ticks.clone();
+        socket.on_any(move |socket, event, _ack| match event.name.as_str() {
+            "tick" => {
+                std::thread::sleep(Duration::from_millis(1));
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            "count" => {
+                let _ = socket.emit("count", &ticks.load(std::sync::atomic::Ordering::Relaxed));
+            }
+            _ => {}
+        });
+    });
     let reliable = NamespaceConfig::default()
         .at_least_once(AtLeastOnce::new().with_ack_deadline(Duration::from_secs(60)));
     let l = log.clone();
@@ -400,6 +417,24 @@ async fn a_client_event_reaches_the_server_and_its_emit_comes_back() {
     ws.send(r#"42["message",1,"2",{"3":[true]}]"#).await;
     ws.expect_text(r#"42["message-back",1,"2",{"3":[true]}]"#)
         .await;
+}
+
+#[tokio::test]
+async fn a_client_flooding_slow_handlers_is_slowed_down_and_nothing_is_dropped() {
+    // The only client of `/slow`, whose handlers take 1 ms an event behind
+    // an inbound queue of 16: the server must stop reading rather than drop.
+    let mut ws = Ws::open(server().port).await;
+    ws.connect_only("/slow", None).await;
+    let flood = 300;
+    let started = Instant::now();
+    for _ in 0..flood {
+        ws.send(r#"42/slow,["tick"]"#).await;
+    }
+    ws.send(r#"42/slow,["count"]"#).await;
+    ws.expect_text(&format!(r#"42/slow,["count",{flood}]"#))
+        .await;
+    // Really slowed down: the handlers cannot go faster than 1 ms an event.
+    assert!(started.elapsed() >= Duration::from_millis(flood));
 }
 
 #[tokio::test]

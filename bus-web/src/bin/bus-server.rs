@@ -126,6 +126,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
             .configure(demo::configure_assets)
     })
     .disable_signals()
+    // Without TCP_NODELAY a small frame written right after another waits
+    // for the client's delayed ACK (Nagle): tens of milliseconds of p99.
+    .tcp_nodelay(true)
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
     if let Some(workers) = args.workers {
         server = server.workers(workers.max(1));

@@ -63,6 +63,21 @@ pub trait EngineHandler: Send + Sync + 'static {
     /// WebSocket frame / `b`-prefixed polling packet).
     fn on_message(&self, session: &EngineSession, message: EngineMessage);
 
+    /// Whether the handler can take the client's next message.
+    ///
+    /// Called after every [`EngineHandler::on_message`]. A handler that
+    /// could not hand a message on (its consumer's bounded queue is full)
+    /// keeps it and returns `false`: the session then reads nothing more
+    /// from this client (a WebSocket connection stops reading, so TCP pushes
+    /// back on the client; a long-polling POST is answered only once all it
+    /// carried was taken) and calls this again, with backoff, until it
+    /// returns `true`. Each call should retry handing the kept message on.
+    /// Nothing the client sent is dropped. The default takes everything.
+    fn inbound_ready(&self, session: &EngineSession) -> bool {
+        let _ = session;
+        true
+    }
+
     /// Push every message that is ready for this session into `out`.
     ///
     /// Called by the session after [`EngineSession::notify`] (at most once per

@@ -57,6 +57,6 @@ pub use handler::{
 pub use mount::EngineIo;
 pub use packet::{
     decode_binary, decode_text, encode_frame, encode_text, encode_text_into, DecodeError,
-    EngineMessage, Frame, OpenPacket, Packet,
+    EncodedText, EngineMessage, Frame, OpenPacket, Packet,
 };
 pub use payload::{decode_payload, decode_payload_bytes, encode_payload, SEPARATOR};

@@ -32,6 +32,58 @@ pub enum EngineMessage {
     /// A binary message (a binary WebSocket frame, or `b<base64>` in a
     /// long-polling payload).
     Binary(Bytes),
+    /// A text message already encoded as a whole packet (`4<text>`), written
+    /// as is: one broadcast is encoded once and the same bytes go to every
+    /// session, with no per-session copy to add the prefix.
+    Encoded(EncodedText),
+}
+
+/// The text of a message packet with its `4` prefix: `4<text>`.
+///
+/// The prefix is checked when it is made, so the bytes are always a valid
+/// Engine.IO message packet.
+///
+/// # Examples
+///
+/// ```
+/// use bus_web::engineio::{encode_frame, EncodedText, EngineMessage, Frame, Packet};
+///
+/// let encoded = EncodedText::new("hi");
+/// assert_eq!(encoded.packet(), "4hi");
+/// assert_eq!(encoded.text(), "hi");
+/// // Written as is: the frame shares the encoded bytes.
+/// let frame = encode_frame(&Packet::Message(EngineMessage::Encoded(encoded.clone())));
+/// assert_eq!(frame, Frame::Text("4hi".into()));
+/// assert_eq!(EncodedText::from_packet("4hi".into()), Some(encoded));
+/// assert_eq!(EncodedText::from_packet("2".into()), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedText(ByteString);
+
+impl EncodedText {
+    /// Encodes `text` as a message packet (one copy, to add the prefix).
+    pub fn new(text: &str) -> Self {
+        let mut packet = String::with_capacity(text.len() + 1);
+        packet.push('4');
+        packet.push_str(text);
+        Self(ByteString::from(packet))
+    }
+
+    /// Wraps an already encoded message packet without copying it, or
+    /// `None` if `packet` does not start with the message type `4`.
+    pub fn from_packet(packet: ByteString) -> Option<Self> {
+        packet.starts_with('4').then_some(Self(packet))
+    }
+
+    /// The whole packet, `4` included.
+    pub fn packet(&self) -> &ByteString {
+        &self.0
+    }
+
+    /// The message text, without the `4`.
+    pub fn text(&self) -> &str {
+        &self.0[1..]
+    }
 }
 
 impl EngineMessage {
@@ -57,6 +109,7 @@ impl EngineMessage {
         match self {
             Self::Text(text) => text.len(),
             Self::Binary(data) => data.len(),
+            Self::Encoded(encoded) => encoded.text().len(),
         }
     }
 
@@ -198,6 +251,10 @@ pub fn encode_text_into(packet: &Packet, out: &mut String) {
         Packet::Ping(data) => ('2', data.as_deref().unwrap_or("")),
         Packet::Pong(data) => ('3', data.as_deref().unwrap_or("")),
         Packet::Message(EngineMessage::Text(text)) => ('4', text),
+        Packet::Message(EngineMessage::Encoded(encoded)) => {
+            out.push_str(encoded.packet());
+            return;
+        }
         Packet::Message(EngineMessage::Binary(data)) => {
             out.push('b');
             base64::engine::general_purpose::STANDARD.encode_string(data, out);
@@ -238,6 +295,7 @@ pub fn encode_text(packet: &Packet) -> String {
 pub fn encode_frame(packet: &Packet) -> Frame {
     match packet {
         Packet::Message(EngineMessage::Binary(data)) => Frame::Binary(data.clone()),
+        Packet::Message(EngineMessage::Encoded(encoded)) => Frame::Text(encoded.packet().clone()),
         other => Frame::Text(ByteString::from(encode_text(other))),
     }
 }
@@ -247,6 +305,7 @@ pub(crate) fn encoded_len(packet: &Packet) -> usize {
     match packet {
         Packet::Message(EngineMessage::Binary(data)) => 1 + data.len().div_ceil(3) * 4,
         Packet::Message(EngineMessage::Text(text)) => 1 + text.len(),
+        Packet::Message(EngineMessage::Encoded(encoded)) => encoded.packet().len(),
         Packet::Ping(Some(data)) | Packet::Pong(Some(data)) => 1 + data.len(),
         Packet::Open(_) => 160,
         _ => 1,
@@ -306,6 +365,23 @@ mod tests {
     fn multibyte_text_survives_a_round_trip() {
         let packet = Packet::Message(EngineMessage::text("€€й"));
         assert_eq!(decode_text(&encode_text(&packet)), Ok(packet));
+    }
+
+    #[test]
+    fn a_pre_encoded_message_is_written_without_a_copy() {
+        let encoded = EncodedText::new(r#"2["e",1]"#);
+        let packet = Packet::Message(EngineMessage::Encoded(encoded.clone()));
+        let Frame::Text(frame) = encode_frame(&packet) else {
+            panic!("a text message is a text frame");
+        };
+        assert_eq!(frame, r#"42["e",1]"#);
+        assert_eq!(frame.as_ptr(), encoded.packet().as_ptr());
+        // Same packet as the plain text message, in both encodings.
+        let plain = Packet::Message(EngineMessage::text(r#"2["e",1]"#));
+        assert_eq!(encode_text(&packet), encode_text(&plain));
+        assert_eq!(encode_frame(&packet), encode_frame(&plain));
+        assert_eq!(encoded_len(&packet), encoded_len(&plain));
+        assert_eq!(EngineMessage::Encoded(encoded).len(), 8);
     }
 
     #[test]

@@ -136,9 +136,17 @@ pub(crate) async fn post(
         }
     };
     match entry.addr.send(PollPost { packets }).await {
-        Ok(Ok(())) => HttpResponse::Ok()
-            .content_type("text/html; charset=UTF-8")
-            .body("ok"),
+        Ok(Ok(wait)) => {
+            if let Some(wait) = wait {
+                // Backpressure: answer once the upper layer took everything,
+                // so the client sends nothing more meanwhile. An error means
+                // the session closed; the next request learns that.
+                let _ = wait.await;
+            }
+            HttpResponse::Ok()
+                .content_type("text/html; charset=UTF-8")
+                .body("ok")
+        }
         Ok(Err(refused)) => {
             tracing::debug!(%refused, "post refused");
             RequestError::BadRequest.response()

@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use futures::channel::oneshot;
@@ -27,6 +28,11 @@ use super::registry::{Registry, SessionEntry};
 /// Capacity of a session's mailbox (messages from transports and from
 /// [`EngineSession::send`]).
 const MAILBOX_CAPACITY: usize = 256;
+
+/// First and largest delay between two tries to hand held client messages
+/// on (see `EngineHandler::inbound_ready`); the delay doubles in between.
+const INBOUND_RETRY_MIN: Duration = Duration::from_millis(1);
+const INBOUND_RETRY_MAX: Duration = Duration::from_millis(16);
 
 /// What every session of one mount shares.
 pub(crate) struct EngineShared {
@@ -106,9 +112,11 @@ pub(crate) struct PollAborted {
     pub(crate) poll_id: u64,
 }
 
-/// A long-polling POST carried these packets.
+/// A long-polling POST carried these packets. When the upper layer could
+/// not take them all yet, the answer is a receiver that resolves once it
+/// has (or the session is gone): answer the POST only then.
 #[derive(Message)]
-#[rtype(result = "Result<(), RequestRefused>")]
+#[rtype(result = "Result<Option<InboundWait>, RequestRefused>")]
 pub(crate) struct PollPost {
     pub(crate) packets: Vec<Packet>,
 }
@@ -147,9 +155,15 @@ pub(crate) struct AttachWebSocket {
     pub(crate) link: WsLink,
 }
 
-/// A WebSocket connection decoded a packet.
+/// Resolves when the upper layer has taken every message the client sent
+/// so far (or the session is gone): the transport reads nothing more until
+/// then.
+pub(crate) type InboundWait = oneshot::Receiver<()>;
+
+/// A WebSocket connection decoded a packet. The answer is `Some` when the
+/// upper layer could not take it yet: read nothing more until it resolves.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Option<InboundWait>")]
 pub(crate) struct WsInbound {
     pub(crate) conn_id: u64,
     pub(crate) packet: Packet,
@@ -203,6 +217,14 @@ pub(crate) struct Session {
     stall_watch: bool,
     ping_deadline: Option<SpawnHandle>,
     close_reason: Option<CloseReason>,
+    /// Set while the handler is not ready for client messages (a retry is
+    /// scheduled); see `EngineHandler::inbound_ready`.
+    inbound_blocked: bool,
+    /// Client messages that arrived while blocked, in order.
+    held: VecDeque<(Via, Packet)>,
+    /// Transports waiting until every held message is taken.
+    inbound_waiters: Vec<oneshot::Sender<()>>,
+    retry_delay: Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -325,7 +347,71 @@ impl Session {
             stall_watch: false,
             ping_deadline: None,
             close_reason: None,
+            inbound_blocked: false,
+            held: VecDeque::new(),
+            inbound_waiters: Vec::new(),
+            retry_delay: INBOUND_RETRY_MIN,
         }
+    }
+
+    /// Hands one packet from the client on, or holds it (in order) while the
+    /// handler is not ready for messages.
+    fn receive(&mut self, via: Via, packet: Packet, ctx: &mut Context<Self>) {
+        let message = matches!(packet, Packet::Message(_));
+        if message && self.inbound_blocked {
+            self.held.push_back((via, packet));
+            return;
+        }
+        self.on_packet(via, packet, ctx);
+        if message && !self.closing() && !self.engine.handler.inbound_ready(&self.handle) {
+            tracing::debug!(
+                sid = self.handle.sid(),
+                "upper layer full: reading nothing more from the client until it catches up"
+            );
+            self.inbound_blocked = true;
+            self.retry_delay = INBOUND_RETRY_MIN;
+            self.retry_inbound(ctx);
+        }
+    }
+
+    /// A receiver for the transport to wait on, if messages are held back.
+    fn inbound_wait(&mut self) -> Option<InboundWait> {
+        if !self.inbound_blocked || self.closing() {
+            return None;
+        }
+        let (ready, wait) = oneshot::channel();
+        self.inbound_waiters.push(ready);
+        Some(wait)
+    }
+
+    /// Asks the handler again after a delay (doubling up to
+    /// `INBOUND_RETRY_MAX`); once it is ready, hands the held messages on
+    /// and lets the transports read again.
+    fn retry_inbound(&mut self, ctx: &mut Context<Self>) {
+        let delay = self.retry_delay;
+        self.retry_delay = (delay * 2).min(INBOUND_RETRY_MAX);
+        ctx.run_later(delay, |act, ctx| {
+            if act.closing() {
+                return;
+            }
+            if !act.engine.handler.inbound_ready(&act.handle) {
+                act.retry_inbound(ctx);
+                return;
+            }
+            act.inbound_blocked = false;
+            while let Some((via, packet)) = act.held.pop_front() {
+                act.receive(via, packet, ctx);
+                if act.inbound_blocked || act.closing() {
+                    break;
+                }
+            }
+            if !act.inbound_blocked {
+                for waiter in act.inbound_waiters.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
+            act.after(ctx);
+        });
     }
 
     fn closing(&self) -> bool {
@@ -364,6 +450,8 @@ impl Session {
             upgrade.link.close.do_send(CloseConnection);
         }
         self.close_reason = Some(reason);
+        // Transports waiting to read again see the wait end.
+        self.inbound_waiters.clear();
         ctx.stop();
     }
 
@@ -667,7 +755,7 @@ impl Handler<PollAborted> for Session {
 }
 
 impl Handler<PollPost> for Session {
-    type Result = Result<(), RequestRefused>;
+    type Result = Result<Option<InboundWait>, RequestRefused>;
     fn handle(&mut self, msg: PollPost, ctx: &mut Self::Context) -> Self::Result {
         if self.closing() {
             return Err(RequestRefused::Closed);
@@ -676,10 +764,10 @@ impl Handler<PollPost> for Session {
             return Err(RequestRefused::WrongTransport);
         }
         for packet in msg.packets {
-            self.on_packet(Via::Polling, packet, ctx);
+            self.receive(Via::Polling, packet, ctx);
         }
         self.after(ctx);
-        Ok(())
+        Ok(self.inbound_wait())
     }
 }
 
@@ -717,10 +805,11 @@ impl Handler<AttachWebSocket> for Session {
 }
 
 impl Handler<WsInbound> for Session {
-    type Result = ();
-    fn handle(&mut self, msg: WsInbound, ctx: &mut Self::Context) {
-        self.on_packet(Via::WebSocket(msg.conn_id), msg.packet, ctx);
+    type Result = Option<InboundWait>;
+    fn handle(&mut self, msg: WsInbound, ctx: &mut Self::Context) -> Self::Result {
+        self.receive(Via::WebSocket(msg.conn_id), msg.packet, ctx);
         self.after(ctx);
+        self.inbound_wait()
     }
 }
 

@@ -72,7 +72,9 @@ impl WsConnection {
     }
 
     /// Hand a packet to the session and read nothing more until it is
-    /// handled: a client that floods is slowed down, not buffered.
+    /// handled, and, when the layer above is full, until it has taken it: a
+    /// client that floods is slowed down (TCP pushes back), never buffered
+    /// without bound nor dropped.
     fn forward(&mut self, packet: Packet, ctx: &mut ws::WebsocketContext<Self>) {
         let inbound = WsInbound {
             conn_id: self.id,
@@ -82,10 +84,11 @@ impl WsConnection {
             self.session
                 .send(inbound)
                 .into_actor(self)
-                .map(|result, _act, ctx| {
-                    if result.is_err() {
-                        ctx.stop();
-                    }
+                .map(|result, act, ctx| match result {
+                    Ok(None) => {}
+                    // Err: the session closed; it closes this connection.
+                    Ok(Some(wait)) => ctx.wait(wait.into_actor(act).map(|_, _, _| {})),
+                    Err(_) => ctx.stop(),
                 }),
         );
     }

@@ -55,6 +55,19 @@ struct Inner {
     control: Vec<EngineMessage>,
     /// Set when the session closed or failed: nothing more is accepted.
     closed: bool,
+    /// A client event its socket could not take yet (its inbound queue was
+    /// full), retried by [`SessionState::inbound_ready`]. While it is held
+    /// the Engine.IO session reads nothing more from the client.
+    held: Option<HeldEvent>,
+}
+
+/// A client event waiting for room in its socket's inbound queue.
+#[derive(Debug)]
+struct HeldEvent {
+    ns: String,
+    event: String,
+    payload: Payload,
+    id: Option<u64>,
 }
 
 impl SessionState {
@@ -98,6 +111,7 @@ impl SessionState {
         let fed = match message {
             EngineMessage::Text(text) => inner.reassembler.feed_text(&text),
             EngineMessage::Binary(data) => inner.reassembler.feed_binary(data),
+            EngineMessage::Encoded(encoded) => inner.reassembler.feed_text(encoded.text()),
         };
         let decoded = match fed {
             Ok(Some(decoded)) => decoded,
@@ -181,16 +195,24 @@ impl SessionState {
                     );
                     return;
                 };
-                match socket.event_from_client(event, Payload::from_raw(args, attachments), id) {
-                    Ok(()) => {}
+                let payload = Payload::from_raw(args, attachments);
+                // A full inbound queue does not hand the event back: keep a
+                // copy to retry with.
+                match socket.event_from_client(event.clone(), payload.clone(), id) {
+                    Ok(()) | Err(InboundError::Closed) => {}
                     Err(InboundError::Full) => {
-                        tracing::warn!(
+                        tracing::debug!(
                             sid = self.engine.sid(),
                             ns,
-                            "client event dropped: the socket's handlers lag behind"
-                        )
+                            "the socket's handlers lag behind: holding the client's event"
+                        );
+                        inner.held = Some(HeldEvent {
+                            ns,
+                            event,
+                            payload,
+                            id,
+                        });
                     }
-                    Err(InboundError::Closed) => {}
                 }
             }
             PacketData::Ack { args, id } | PacketData::BinaryAck { args, id, .. } => match inner
@@ -213,6 +235,27 @@ impl SessionState {
                 );
             }
         }
+    }
+
+    /// Retries the held client event, if any; whether nothing is held any
+    /// more (the Engine.IO session reads from the client again only then).
+    pub(crate) fn inbound_ready(&self) -> bool {
+        let mut inner = self.lock();
+        let Some(held) = inner.held.take() else {
+            return true;
+        };
+        let full = match inner.sockets.get(&held.ns) {
+            Some(socket) => matches!(
+                socket.event_from_client(held.event.clone(), held.payload.clone(), held.id),
+                Err(InboundError::Full)
+            ),
+            // The namespace was left meanwhile: nobody to deliver it to.
+            None => false,
+        };
+        if full {
+            inner.held = Some(held);
+        }
+        !full
     }
 
     /// A CONNECT's middleware finished: answer and start draining the socket.
@@ -303,6 +346,7 @@ impl SessionState {
             let mut inner = self.lock();
             inner.closed = true;
             inner.control.clear();
+            inner.held = None;
             std::mem::take(&mut inner.sockets)
         };
         for (_, socket) in sockets {

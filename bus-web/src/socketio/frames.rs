@@ -10,7 +10,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::packet::{encode_header, push_event_array, Packet, PacketData};
-use crate::engineio::EngineMessage;
+use crate::engineio::{EncodedText, EngineMessage};
 
 /// The event a client receives when at-least-once retention dropped events
 /// it never acknowledged:
@@ -21,28 +21,29 @@ pub const GAP_EVENT: &str = "bus:gap";
 /// frame, then its binary attachments.
 ///
 /// Without an ack id the frame is the same for every recipient, so it is
-/// encoded once per broadcast into `Event::wire` and shared; with an ack id
-/// (which differs per connection) it is encoded here.
+/// encoded once per broadcast into `Event::wire`, as the whole Engine.IO
+/// packet (`42[...]`), and those bytes are written to every connection; with
+/// an ack id (which differs per connection) it is encoded here.
 pub(crate) fn push_event(
     out: &mut Vec<EngineMessage>,
     ns: &str,
     event: &Event,
     ack_id: Option<u64>,
 ) {
-    let text = match ack_id {
+    let message = match ack_id {
         None => {
             let wire = event
                 .wire
-                .get_or_init(|| Bytes::from(event_text(ns, event, None)));
-            match wire_text(wire, ns) {
-                Some(text) => text,
+                .get_or_init(|| Bytes::from(event_packet(ns, event)));
+            match wire_packet(wire, ns) {
+                Some(encoded) => EngineMessage::Encoded(encoded),
                 // Cached by a connection of another namespace: encode ours.
-                None => ByteString::from(event_text(ns, event, None)),
+                None => EngineMessage::Encoded(EncodedText::new(&event_text(ns, event, None))),
             }
         }
-        Some(_) => ByteString::from(event_text(ns, event, ack_id)),
+        Some(_) => EngineMessage::text(event_text(ns, event, ack_id)),
     };
-    out.push(EngineMessage::Text(text));
+    out.push(message);
     push_attachments(out, &event.payload);
 }
 
@@ -139,9 +140,23 @@ fn event_text(ns: &str, event: &Event, ack_id: Option<u64>) -> String {
     out
 }
 
-/// The cached frame as text, if it was encoded for namespace `ns`.
-fn wire_text(wire: &Bytes, ns: &str) -> Option<ByteString> {
-    let text = std::str::from_utf8(wire).ok()?;
+/// The Engine.IO message packet of a broadcast event, `4` included:
+/// `42[/ns,][...]` or `45<n>-[/ns,][...]`.
+fn event_packet(ns: &str, event: &Event) -> String {
+    let attachments = event.payload.attachments.len();
+    let type_id = if attachments == 0 { 2 } else { 5 };
+    let mut out =
+        String::with_capacity(event.name.len() + event.payload.args.len() + ns.len() + 17);
+    out.push('4');
+    encode_header(&mut out, type_id, attachments, ns, None);
+    push_event_array(&mut out, &event.name, &event.payload.args);
+    out
+}
+
+/// The cached packet, shared, if it was encoded for namespace `ns`.
+fn wire_packet(wire: &Bytes, ns: &str) -> Option<EncodedText> {
+    let packet = ByteString::try_from(wire.clone()).ok()?;
+    let text = packet.strip_prefix('4')?;
     // Skip the type digit and, for binary events, the `<n>-` count.
     let rest = match text.as_bytes().first()? {
         b'2' => &text[1..],
@@ -156,7 +171,7 @@ fn wire_text(wire: &Bytes, ns: &str) -> Option<ByteString> {
     if !ours {
         return None;
     }
-    ByteString::try_from(wire.clone()).ok()
+    EncodedText::from_packet(packet)
 }
 
 #[cfg(test)]
@@ -168,6 +183,7 @@ mod tests {
             .map(|m| match m {
                 EngineMessage::Text(t) => t.to_string(),
                 EngineMessage::Binary(b) => format!("<{} bytes>", b.len()),
+                EngineMessage::Encoded(e) => e.text().to_owned(),
             })
             .collect()
     }
@@ -183,9 +199,12 @@ mod tests {
         assert_eq!(texts(&a), vec![r#"2["chat","hi",1]"#.to_owned()]);
         assert_eq!(a, b);
         assert_eq!(event.wire.get(), cached.as_ref());
-        // Same buffer, not a copy.
+        // The whole Engine.IO packet, in the same buffer, not a copy.
         match (&a[0], cached) {
-            (EngineMessage::Text(t), Some(w)) => assert_eq!(t.as_bytes().as_ptr(), w.as_ptr()),
+            (EngineMessage::Encoded(e), Some(w)) => {
+                assert_eq!(e.packet(), r#"42["chat","hi",1]"#);
+                assert_eq!(e.packet().as_bytes().as_ptr(), w.as_ptr());
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

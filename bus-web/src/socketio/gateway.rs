@@ -205,6 +205,13 @@ impl EngineHandler for Gateway {
         }
     }
 
+    fn inbound_ready(&self, session: &EngineSession) -> bool {
+        match self.state(session.sid()) {
+            Some(state) => state.inbound_ready(),
+            None => true,
+        }
+    }
+
     fn drain_outbound(&self, session: &EngineSession, out: &mut Vec<EngineMessage>) {
         if let Some(state) = self.state(session.sid()) {
             state.drain(out, self.config.max_batch);
