@@ -109,6 +109,8 @@ async fn main() -> std::io::Result<()> {
             .configure(socketio.configure())
             .configure(engineio.configure())
     })
+    // Notice a long-polling client that aborts its pending GET at once.
+    .h1_allow_half_closed(false)
     .bind(("127.0.0.1", port()))?;
     for addr in server.addrs() {
         tracing::info!(

@@ -59,7 +59,7 @@ impl NamespaceActor {
         let shared = self
             .sockets
             .get(&sid)
-            .filter(|e| !e.closing)
+            .filter(|e| !e.shared.ns_closing.load(Ordering::Relaxed))
             .map(|e| e.shared.clone())?;
         let log = self.logs.as_mut()?.get_mut(client)?;
         let epoch = log.epoch();
@@ -186,7 +186,7 @@ impl NamespaceActor {
             // A new connection replaces the old one.
             if let Some(e) = self.sockets.get_mut(&old) {
                 e.client = None;
-                e.closing = true;
+                e.shared.ns_closing.store(true, Ordering::Relaxed);
                 e.shared
                     .request_close(DisconnectReason::ServerNamespaceDisconnect);
             }

@@ -16,19 +16,22 @@ use regex::Regex;
 
 use crate::config::NamespaceConfig;
 use crate::connection::Handshake;
+use crate::dispatch::Dispatcher;
 use crate::error::ConnectError;
 use crate::metrics::NamespaceMetrics;
 use crate::namespace::{Hooks, Namespace};
 use crate::socket::Socket;
 use crate::timer::Timer;
 
-/// The bus runtime: the namespace arbiter and the worker arbiters that run
-/// socket and client actors (user handlers).
+/// The bus runtime: the namespace arbiter, the worker arbiters that run
+/// socket actors (user handlers), and one client dispatcher per worker.
 #[derive(Debug)]
 pub(crate) struct Runtime {
     pub(crate) main: ArbiterHandle,
     workers: Vec<ArbiterHandle>,
     next: AtomicUsize,
+    dispatchers: Vec<Arc<Dispatcher>>,
+    next_dispatcher: AtomicUsize,
     pub(crate) timer: Timer,
 }
 
@@ -39,6 +42,12 @@ impl Runtime {
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len();
         self.workers[i].clone()
+    }
+
+    /// The dispatcher for a new in-process client (round robin over workers).
+    pub(crate) fn dispatcher(&self) -> Arc<Dispatcher> {
+        let i = self.next_dispatcher.fetch_add(1, Ordering::Relaxed) % self.dispatchers.len();
+        self.dispatchers[i].clone()
     }
 }
 
@@ -188,11 +197,18 @@ impl BusBuilder {
         let (system, main, workers) = rx
             .recv()
             .map_err(|_| std::io::Error::other("bus thread stopped during startup"))?;
+        let dispatchers = if workers.is_empty() {
+            vec![Dispatcher::start(&main)]
+        } else {
+            workers.iter().map(Dispatcher::start).collect()
+        };
         let rt = Arc::new(Runtime {
             timer: Timer::new(main.clone()),
             main,
             workers,
             next: AtomicUsize::new(0),
+            dispatchers,
+            next_dispatcher: AtomicUsize::new(0),
         });
         let bus = Bus {
             inner: Arc::new(BusInner {

@@ -1,9 +1,10 @@
 //! The in-process client: the client side of a socket for code running in
 //! the same process, built on [`Connection`] exactly like a remote client.
 //!
-//! Owns client-side handler dispatch (on a client actor woken once per
-//! batch), client→server acks and the at-least-once auto-ack. It must not
-//! reach into the namespace except through the `Connection`.
+//! Owns client-side handler dispatch (on the worker's dispatcher actor,
+//! woken once per batch, see `dispatch.rs`), client→server acks and the
+//! at-least-once auto-ack. It must not reach into the namespace except
+//! through the `Connection`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,16 +14,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
-use actix::{Actor, ActorContext, Addr, Context, Handler};
 use futures::channel::oneshot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ack::{decode_ack, AckMap, AckResponder, Direction, PendingAck, Waiter};
 use crate::connection::{Connection, Handshake};
+use crate::dispatch::Ready;
 use crate::error::{AckError, ConnectError, EmitError, InboundError};
 use crate::id::SocketId;
-use crate::messages::Drain;
 use crate::namespace::Namespace;
 use crate::payload::{Event, Payload};
 use crate::queue::{DeliveryInfo, Outbound, Waker};
@@ -84,7 +84,6 @@ struct Inner {
     acks: AckMap,
     manual_ack: bool,
     done: AtomicBool,
-    actor: OnceLock<Addr<ClientActor>>,
 }
 
 impl Inner {
@@ -106,7 +105,8 @@ impl Inner {
 
 /// An in-process client connected to a namespace (cheap to clone).
 ///
-/// Its handlers run on a client actor, one batch at a time. A panicking
+/// Its handlers run on a dispatcher actor shared by the in-process clients
+/// of one bus worker thread, one batch at a time. A panicking
 /// client handler is logged; the client stays connected and (at-least-once)
 /// the event is not acknowledged, so it is redelivered.
 ///
@@ -149,12 +149,16 @@ impl Client {
     where
         F: FnOnce(&Client) + Send + 'static,
     {
-        let slot: Arc<OnceLock<Addr<ClientActor>>> = Arc::new(OnceLock::new());
+        // The client's handlers run on a dispatcher shared with the other
+        // in-process clients of one worker thread (see `dispatch.rs`).
+        let dispatcher = ns.runtime().dispatcher();
+        let slot: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
         let wake_slot = slot.clone();
+        let wake_dispatcher = dispatcher.clone();
         let waker: Waker = Arc::new(move || {
-            if let Some(a) = wake_slot.get() {
-                // At most one Drain is outstanding per batch (the queue's flag).
-                let _ = a.try_send(Drain);
+            if let Some(inner) = wake_slot.get() {
+                // Called once per batch (the queue's flag): one ready-list entry.
+                wake_dispatcher.schedule(inner.clone());
             }
         });
         let handshake = Handshake {
@@ -173,25 +177,14 @@ impl Client {
                 acks: AckMap::default(),
                 manual_ack: options.manual_ack,
                 done: AtomicBool::new(false),
-                actor: OnceLock::new(),
             });
-            let client = Client {
-                inner: inner.clone(),
-            };
+            let client = Client { inner };
             setup(&client);
-            let addr = ClientActor::start_in_arbiter(
-                &ns.runtime().worker(),
-                move |ctx: &mut Context<ClientActor>| {
-                    ctx.set_mailbox_capacity(64);
-                    ClientActor {
-                        inner: Arc::downgrade(&inner),
-                    }
-                },
-            );
-            let _ = client.inner.actor.set(addr.clone());
-            let _ = slot.set(addr.clone());
-            // Items may have arrived before the actor existed: drain once.
-            let _ = addr.try_send(Drain);
+            let weak = Arc::downgrade(&client.inner);
+            let _ = slot.set(weak.clone());
+            // Items may have arrived before the waker could reach the
+            // dispatcher (their wake was lost): drain once.
+            dispatcher.schedule(weak);
             Ok(client)
         }
     }
@@ -344,25 +337,12 @@ impl Client {
             .close(DisconnectReason::ClientNamespaceDisconnect);
         self.inner
             .finish(DisconnectReason::ClientNamespaceDisconnect);
-        if let Some(a) = self.inner.actor.get() {
-            let _ = a.try_send(Drain);
-        }
     }
 
     /// Acks this client still waits for (for leak checks).
     pub fn pending_acks(&self) -> usize {
         self.inner.acks.len()
     }
-}
-
-/// Drains the client's outbound queue and runs its handlers. Holds the
-/// client weakly: when the user drops every handle, the actor stops.
-struct ClientActor {
-    inner: Weak<Inner>,
-}
-
-impl Actor for ClientActor {
-    type Context = Context<Self>;
 }
 
 fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Option<DeliveryInfo>) {
@@ -381,14 +361,17 @@ fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Opt
             panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
         }
     }
-    let used = Arc::new(AtomicBool::new(false));
+    // Allocated only when the event carries an ack id.
+    let used = ack_id.map(|_| Arc::new(AtomicBool::new(false)));
     if let Some(h) = specific {
-        let ack = ack_id.map(|ack_id| AckResponder {
-            socket: inner.conn.shared.clone(),
-            ack_id,
-            direction: Direction::ToServer,
-            used: used.clone(),
-        });
+        let ack = ack_id
+            .zip(used.as_ref())
+            .map(|(ack_id, used)| AckResponder {
+                socket: inner.conn.shared.clone(),
+                ack_id,
+                direction: Direction::ToServer,
+                used: used.clone(),
+            });
         panicked |= catch_unwind(AssertUnwindSafe(|| h(&event.payload, ack))).is_err();
     }
     if panicked {
@@ -400,40 +383,34 @@ fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Opt
         return;
     }
     if let (Some(id), Some(_)) = (ack_id, delivery) {
-        if handled && !inner.manual_ack && !used.load(Ordering::Acquire) {
+        let answered = used.is_some_and(|u| u.load(Ordering::Acquire));
+        if handled && !inner.manual_ack && !answered {
             inner.conn.ack_from_client(id, Payload::empty());
         }
     }
 }
 
-impl Handler<Drain> for ClientActor {
-    type Result = ();
-
-    fn handle(&mut self, _msg: Drain, ctx: &mut Context<Self>) {
-        let Some(inner) = self.inner.upgrade() else {
-            ctx.stop();
-            return;
-        };
-        if inner.done.load(Ordering::Acquire) {
-            ctx.stop();
+impl Ready for Inner {
+    /// One batch on the client's dispatcher: drain, then run the handlers.
+    fn run(&self, batch: &mut Vec<Outbound>) {
+        if self.done.load(Ordering::Acquire) {
             return;
         }
-        let mut batch = Vec::with_capacity(64);
-        inner.conn.drain(&mut batch, 256);
-        for item in batch {
+        self.conn.drain(batch, 256);
+        for item in batch.drain(..) {
             match item {
                 Outbound::Event {
                     event,
                     ack_id,
                     delivery,
-                } => dispatch(&inner, event, ack_id, delivery),
+                } => dispatch(self, event, ack_id, delivery),
                 Outbound::Ack { ack_id, payload } => {
-                    if let Some(w) = inner.acks.take(ack_id).and_then(|p| p.waiter) {
+                    if let Some(w) = self.acks.take(ack_id).and_then(|p| p.waiter) {
                         w.resolve(Ok(payload));
                     }
                 }
                 Outbound::Gap { gap, .. } => {
-                    let hs = inner
+                    let hs = self
                         .handlers
                         .read()
                         .unwrap_or_else(|e| e.into_inner())
@@ -444,8 +421,7 @@ impl Handler<Drain> for ClientActor {
                     }
                 }
                 Outbound::Disconnect { reason } => {
-                    inner.finish(reason);
-                    ctx.stop();
+                    self.finish(reason);
                     return;
                 }
             }

@@ -59,6 +59,9 @@ pub(crate) struct SocketShared {
     pub(crate) rooms: Mutex<BTreeSet<String>>,
     pub(crate) open: AtomicBool,
     pub(crate) closing: AtomicBool,
+    /// The namespace stopped queueing to this socket (it is being closed
+    /// or replaced). Written and read by the namespace actor only.
+    pub(crate) ns_closing: AtomicBool,
     pub(crate) actor: OnceLock<Addr<SocketActor>>,
     pub(crate) handlers: RwLock<ServerHandlers>,
 }
@@ -90,6 +93,7 @@ impl SocketShared {
             rooms: Mutex::new(rooms),
             open: AtomicBool::new(true),
             closing: AtomicBool::new(false),
+            ns_closing: AtomicBool::new(false),
             actor: OnceLock::new(),
             handlers: RwLock::new(ServerHandlers::default()),
         }

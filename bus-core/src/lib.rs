@@ -123,6 +123,7 @@ mod bus;
 mod client;
 mod config;
 mod connection;
+mod dispatch;
 mod error;
 mod id;
 mod messages;

@@ -127,11 +127,6 @@ pub(crate) struct Close {
     pub(crate) reason: DisconnectReason,
 }
 
-/// In-process client: drain the outbound queue (one per batch).
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub(crate) struct Drain;
-
 /// Room: `socket` joined (already applied by the namespace).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -146,11 +141,6 @@ pub(crate) struct RoomLeft {
     pub(crate) socket: SocketId,
     pub(crate) last: bool,
 }
-
-/// Room: a broadcast targeted this room.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub(crate) struct RoomBroadcast;
 
 /// Room: describe yourself.
 #[derive(Message, Debug)]

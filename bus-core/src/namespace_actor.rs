@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,8 @@ use crate::connection::{Connection, SocketShared};
 use crate::error::{AckError, ConnectError};
 use crate::id::SocketId;
 use crate::messages::{
-    Broadcast, Connect, FanoutReport, Join, Leave, RoomBroadcast, RoomJoined, RoomLeft, RoomLookup,
-    Select, SelectOp, Shutdown, SocketClosed, Target,
+    Broadcast, Connect, FanoutReport, Join, Leave, RoomJoined, RoomLeft, RoomLookup, Select,
+    SelectOp, Shutdown, SocketClosed, Target,
 };
 use crate::metrics::{Counters, DropReason};
 use crate::middleware;
@@ -38,10 +38,13 @@ use crate::reliable::{ClientLogs, Seq};
 use crate::room::RoomActor;
 use crate::socket::{Socket, SocketActor};
 
-/// One room in the fan-out index, and its actor.
+/// One room in the fan-out index, and its actor. Members map to their
+/// shared state so a fan-out reaches each queue without another lookup.
 pub(crate) struct RoomState {
-    pub(crate) members: HashSet<SocketId>,
+    pub(crate) members: HashMap<SocketId, Arc<SocketShared>>,
     pub(crate) actor: Addr<RoomActor>,
+    /// Broadcasts that targeted the room (read by the room actor).
+    pub(crate) broadcasts: Arc<AtomicU64>,
 }
 
 /// Room actors' mailbox: membership changes only (one per join/leave).
@@ -50,7 +53,6 @@ const ROOM_MAILBOX: usize = 65_536;
 pub(crate) struct Entry {
     pub(crate) shared: Arc<SocketShared>,
     pub(crate) rooms: HashSet<String>,
-    pub(crate) closing: bool,
     pub(crate) client: Option<String>,
 }
 
@@ -132,6 +134,7 @@ impl NamespaceActor {
             return;
         }
         entry.shared.rooms_lock().insert(room.to_owned());
+        let shared = entry.shared.clone();
         let worker = self.handle.get().map(|ns| ns.runtime().worker());
         let state = match self.rooms.entry(room.to_owned()) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
@@ -139,18 +142,21 @@ impl NamespaceActor {
                 let Some(worker) = worker else { return };
                 Counters::add(&self.counters.rooms, 1);
                 let name = room.to_owned();
+                let broadcasts = Arc::new(AtomicU64::new(0));
+                let count = broadcasts.clone();
                 let actor =
                     RoomActor::start_in_arbiter(&worker, move |ctx: &mut Context<RoomActor>| {
                         ctx.set_mailbox_capacity(ROOM_MAILBOX);
-                        RoomActor::new(name)
+                        RoomActor::new(name, count)
                     });
                 v.insert(RoomState {
-                    members: HashSet::new(),
+                    members: HashMap::new(),
                     actor,
+                    broadcasts,
                 })
             }
         };
-        state.members.insert(id.clone());
+        state.members.insert(id.clone(), shared);
         if state
             .actor
             .try_send(RoomJoined { socket: id.clone() })
@@ -188,62 +194,99 @@ impl NamespaceActor {
         }
     }
 
-    /// The sockets `target` selects (each once).
-    pub(crate) fn select(&self, target: &Target) -> Vec<SocketId> {
+    /// Calls `f` once for each socket `target` selects, in no particular
+    /// order, without collecting them (the fan-out's hot loop).
+    pub(crate) fn for_each_target(&self, target: &Target, mut f: impl FnMut(&Arc<SocketShared>)) {
         let excluded: HashSet<&SocketId> = target
             .except
             .iter()
             .filter_map(|r| self.rooms.get(r))
-            .flat_map(|m| m.members.iter())
-            .chain(target.skip.iter())
+            .flat_map(|m| m.members.keys())
             .collect();
-        let keep = |id: &&SocketId| !excluded.contains(id);
+        let skip = target.skip.as_ref();
+        let mut visit = |s: &Arc<SocketShared>| {
+            if skip == Some(&s.id) || (!excluded.is_empty() && excluded.contains(&s.id)) {
+                return;
+            }
+            f(s);
+        };
         match target.rooms.as_slice() {
-            [] => self.sockets.keys().filter(keep).cloned().collect(),
-            [one] => self
-                .rooms
-                .get(one)
-                .map(|m| m.members.iter().filter(keep).cloned().collect())
-                .unwrap_or_default(),
+            [] => self.sockets.values().for_each(|e| visit(&e.shared)),
+            [one] => {
+                if let Some(room) = self.rooms.get(one) {
+                    room.members.values().for_each(&mut visit);
+                }
+            }
             many => {
-                let mut seen = HashSet::new();
-                many.iter()
-                    .filter_map(|r| self.rooms.get(r))
-                    .flat_map(|m| m.members.iter())
-                    .filter(keep)
-                    .filter(|id| seen.insert(*id))
-                    .cloned()
-                    .collect()
+                // A socket in several target rooms gets the event once.
+                let mut seen: HashSet<*const SocketShared> = HashSet::new();
+                for room in many.iter().filter_map(|r| self.rooms.get(r)) {
+                    for s in room.members.values() {
+                        if seen.insert(Arc::as_ptr(s)) {
+                            visit(s);
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// The sockets `target` selects (each once).
+    pub(crate) fn select(&self, target: &Target) -> Vec<SocketId> {
+        let mut out = Vec::new();
+        self.for_each_target(target, |s| out.push(s.id.clone()));
+        out
+    }
+
+    fn fanout(&self) -> Fanout<'_> {
+        Fanout {
+            policy: self.config.full_queue,
+            counters: &self.counters,
+            ns: &self.name,
+            delivered: 0,
+            max_depth: 0,
+        }
+    }
+}
+
+/// One fan-out's pushes under the namespace policy; the shared counters are
+/// updated once at the end, not once per recipient.
+pub(crate) struct Fanout<'a> {
+    policy: FullQueuePolicy,
+    counters: &'a Counters,
+    ns: &'a str,
+    delivered: u64,
+    max_depth: usize,
+}
+
+impl Fanout<'_> {
+    fn queued(&mut self, depth: usize, report: &mut FanoutReport) {
+        self.max_depth = self.max_depth.max(depth);
+        self.delivered += 1;
+        report.queued += 1;
     }
 
     /// Pushes one event into one socket's queue under the namespace policy.
     pub(crate) fn push(
         &mut self,
-        id: &SocketId,
+        shared: &SocketShared,
         item: Outbound,
         volatile: bool,
         report: &mut FanoutReport,
     ) -> bool {
-        let policy = self.config.full_queue;
-        let Some(entry) = self.sockets.get_mut(id) else {
-            return false;
-        };
-        if entry.closing {
-            report.not_queued.push(id.clone());
+        if shared.ns_closing.load(Ordering::Relaxed) {
+            report.not_queued.push(shared.id.clone());
             return false;
         }
-        let q = &entry.shared.outbound;
+        let q = &shared.outbound;
         let item = match q.push(item) {
             Ok(depth) => {
-                self.counters.depth(depth);
-                Counters::add(&self.counters.delivered, 1);
-                report.queued += 1;
+                self.queued(depth, report);
                 return true;
             }
             Err(item) => item,
         };
+        let id = &shared.id;
         let ack_of = |item: &Outbound| match item {
             Outbound::Event {
                 ack_id: Some(a), ..
@@ -253,18 +296,18 @@ impl NamespaceActor {
         if volatile {
             self.counters.dropped(DropReason::Volatile);
             if let Some(a) = ack_of(&item) {
-                entry.shared.acks.take(a);
+                shared.acks.take(a);
             }
             report.not_queued.push(id.clone());
             return false;
         }
-        match policy {
+        match self.policy {
             FullQueuePolicy::DropOldest => {
                 let (res, evicted) = q.push_evicting(item);
                 if let Some(old) = evicted {
                     self.counters.dropped(DropReason::Oldest);
                     if let Some(a) = ack_of(&old) {
-                        if let Some(p) = entry.shared.acks.take(a) {
+                        if let Some(p) = shared.acks.take(a) {
                             if let Some(w) = p.waiter {
                                 w.resolve(Err(AckError::NotDelivered));
                             }
@@ -273,9 +316,7 @@ impl NamespaceActor {
                 }
                 match res {
                     Ok(depth) => {
-                        self.counters.depth(depth);
-                        Counters::add(&self.counters.delivered, 1);
-                        report.queued += 1;
+                        self.queued(depth, report);
                         true
                     }
                     Err(_) => {
@@ -287,7 +328,7 @@ impl NamespaceActor {
             FullQueuePolicy::Reject => {
                 self.counters.dropped(DropReason::Rejected);
                 if let Some(a) = ack_of(&item) {
-                    entry.shared.acks.take(a);
+                    shared.acks.take(a);
                 }
                 report.rejected.push(id.clone());
                 report.not_queued.push(id.clone());
@@ -296,14 +337,22 @@ impl NamespaceActor {
             FullQueuePolicy::Disconnect => {
                 self.counters.dropped(DropReason::SlowConsumer);
                 if let Some(a) = ack_of(&item) {
-                    entry.shared.acks.take(a);
+                    shared.acks.take(a);
                 }
-                entry.closing = true;
-                tracing::warn!(ns = %self.name, socket = %id, "outbound queue full: disconnecting slow socket");
-                entry.shared.request_close(DisconnectReason::SlowConsumer);
+                shared.ns_closing.store(true, Ordering::Relaxed);
+                tracing::warn!(ns = %self.ns, socket = %id, "outbound queue full: disconnecting slow socket");
+                shared.request_close(DisconnectReason::SlowConsumer);
                 report.not_queued.push(id.clone());
                 false
             }
+        }
+    }
+
+    /// Publishes the fan-out's counts.
+    pub(crate) fn finish(self) {
+        if self.delivered > 0 {
+            Counters::add(&self.counters.delivered, self.delivered);
+            self.counters.depth(self.max_depth);
         }
     }
 }
@@ -341,7 +390,6 @@ impl Handler<Connect> for NamespaceActor {
             Entry {
                 shared: shared.clone(),
                 rooms: HashSet::new(),
-                closing: false,
                 client: client.clone(),
             },
         );
@@ -386,6 +434,98 @@ impl Handler<Leave> for NamespaceActor {
     }
 }
 
+/// Registers a pending ack for `shared` when the broadcast wants answers;
+/// `Err` when the socket no longer takes ack requests (it is closing).
+fn register_ack(
+    msg: &Broadcast,
+    shared: &Arc<SocketShared>,
+    report: &mut FanoutReport,
+) -> Result<Option<u64>, ()> {
+    let Some(tx) = &msg.ack else {
+        return Ok(None);
+    };
+    let pending = PendingAck {
+        waiter: Some(Waiter::Broadcast {
+            socket: shared.id.clone(),
+            tx: tx.clone(),
+        }),
+        reliable: None,
+    };
+    match shared.acks.register(pending) {
+        Ok(a) => {
+            report.pending.push((shared.clone(), a));
+            Ok(Some(a))
+        }
+        Err(_) => {
+            report.not_queued.push(shared.id.clone());
+            Err(())
+        }
+    }
+}
+
+impl NamespaceActor {
+    /// The at-least-once fan-out: clients with a persistent id get the event
+    /// through their log; the others as usual.
+    fn broadcast_reliable(&mut self, msg: &Broadcast, report: &mut FanoutReport) {
+        let mut targets: Vec<Arc<SocketShared>> = Vec::new();
+        self.for_each_target(&msg.target, |s| targets.push(s.clone()));
+        let now = Instant::now();
+        let mut plain: Vec<(Arc<SocketShared>, Outbound)> = Vec::new();
+        for shared in targets {
+            let client = self.sockets.get(&shared.id).and_then(|e| e.client.clone());
+            if let Some(client) = client {
+                // Retained even while the socket is closing: the client
+                // gets it on its next attach.
+                let Some(logs) = self.logs.as_mut() else {
+                    continue;
+                };
+                let seq = logs
+                    .get_or_create(&client, now)
+                    .append(msg.event.clone(), now);
+                let waiter = msg.ack.as_ref().map(|tx| {
+                    let socket = shared.id.clone();
+                    (
+                        seq,
+                        Waiter::Broadcast {
+                            socket,
+                            tx: tx.clone(),
+                        },
+                    )
+                });
+                match self.flush(&client, waiter) {
+                    Some(ack_id) => {
+                        report.queued += 1;
+                        report.pending.push((shared, ack_id));
+                    }
+                    None if msg.ack.is_some() => report.not_queued.push(shared.id.clone()),
+                    None => {}
+                }
+                continue;
+            }
+            let Ok(ack_id) = register_ack(msg, &shared, report) else {
+                continue;
+            };
+            let item = Outbound::Event {
+                event: msg.event.clone(),
+                ack_id,
+                delivery: None,
+            };
+            plain.push((shared, item));
+        }
+        let mut fanout = self.fanout();
+        for (shared, item) in plain {
+            fanout.push(&shared, item, msg.volatile, report);
+        }
+        fanout.finish();
+        for client in self.select_away(&msg.target) {
+            if let Some(logs) = self.logs.as_mut() {
+                logs.get_or_create(&client, now)
+                    .append(msg.event.clone(), now);
+            }
+        }
+    }
+}
+
 impl Handler<Broadcast> for NamespaceActor {
     type Result = ();
 
@@ -393,83 +533,28 @@ impl Handler<Broadcast> for NamespaceActor {
         Counters::add(&self.counters.emitted, 1);
         for r in &msg.target.rooms {
             if let Some(state) = self.rooms.get(r) {
-                let _ = state.actor.try_send(RoomBroadcast);
+                state.broadcasts.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let targets = self.select(&msg.target);
         let reliable = self.logs.is_some() && !msg.volatile;
         let mut report = FanoutReport::default();
-        let now = Instant::now();
-        for id in &targets {
-            let Some(entry) = self.sockets.get(id) else {
-                continue;
-            };
-            if reliable {
-                if let Some(client) = entry.client.clone() {
-                    // Retained even while the socket is closing: the client
-                    // gets it on its next attach.
-                    let shared = entry.shared.clone();
-                    let Some(logs) = self.logs.as_mut() else {
-                        continue;
-                    };
-                    let seq = logs
-                        .get_or_create(&client, now)
-                        .append(msg.event.clone(), now);
-                    let waiter = msg.ack.as_ref().map(|tx| {
-                        let socket = id.clone();
-                        (
-                            seq,
-                            Waiter::Broadcast {
-                                socket,
-                                tx: tx.clone(),
-                            },
-                        )
-                    });
-                    match self.flush(&client, waiter) {
-                        Some(ack_id) => {
-                            report.queued += 1;
-                            report.pending.push((shared, ack_id));
-                        }
-                        None if msg.ack.is_some() => report.not_queued.push(id.clone()),
-                        None => {}
-                    }
-                    continue;
-                }
-            }
-            let mut ack_id = None;
-            if let Some(tx) = &msg.ack {
-                let pending = PendingAck {
-                    waiter: Some(Waiter::Broadcast {
-                        socket: id.clone(),
-                        tx: tx.clone(),
-                    }),
-                    reliable: None,
-                };
-                match entry.shared.acks.register(pending) {
-                    Ok(a) => {
-                        ack_id = Some(a);
-                        report.pending.push((entry.shared.clone(), a));
-                    }
-                    Err(_) => {
-                        report.not_queued.push(id.clone());
-                        continue;
-                    }
-                }
-            }
-            let item = Outbound::Event {
-                event: msg.event.clone(),
-                ack_id,
-                delivery: None,
-            };
-            self.push(id, item, msg.volatile, &mut report);
-        }
         if reliable {
-            for client in self.select_away(&msg.target) {
-                if let Some(logs) = self.logs.as_mut() {
-                    logs.get_or_create(&client, now)
-                        .append(msg.event.clone(), now);
-                }
-            }
+            self.broadcast_reliable(&msg, &mut report);
+        } else {
+            // The hot path: straight from the room index into each queue.
+            let mut fanout = self.fanout();
+            self.for_each_target(&msg.target, |shared| {
+                let Ok(ack_id) = register_ack(&msg, shared, &mut report) else {
+                    return;
+                };
+                let item = Outbound::Event {
+                    event: msg.event.clone(),
+                    ack_id,
+                    delivery: None,
+                };
+                fanout.push(shared, item, msg.volatile, &mut report);
+            });
+            fanout.finish();
         }
         // Recipients whose event never got queued are not waited for.
         if !report.not_queued.is_empty() {
@@ -492,7 +577,7 @@ impl Handler<Select> for NamespaceActor {
                 let sockets = ids
                     .iter()
                     .filter_map(|id| self.sockets.get(id))
-                    .filter(|e| !e.closing)
+                    .filter(|e| !e.shared.ns_closing.load(Ordering::Relaxed))
                     .map(|e| Socket {
                         shared: e.shared.clone(),
                     })
@@ -514,7 +599,7 @@ impl Handler<Select> for NamespaceActor {
             SelectOp::Disconnect => {
                 for id in &ids {
                     if let Some(e) = self.sockets.get_mut(id) {
-                        e.closing = true;
+                        e.shared.ns_closing.store(true, Ordering::Relaxed);
                         e.shared
                             .request_close(DisconnectReason::ServerNamespaceDisconnect);
                     }
@@ -566,7 +651,7 @@ impl Handler<Shutdown> for NamespaceActor {
 
     fn handle(&mut self, _msg: Shutdown, ctx: &mut Context<Self>) {
         for e in self.sockets.values_mut() {
-            e.closing = true;
+            e.shared.ns_closing.store(true, Ordering::Relaxed);
             e.shared.request_close(DisconnectReason::ServerShuttingDown);
         }
         let _ = ctx;

@@ -116,6 +116,11 @@ impl Payload {
     /// # Errors
     /// [`DecodeError`] when the text is not a JSON array or does not match `T`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        // Fast path for the common case, one argument: straight from the
+        // text into `T`, without building a `Value` tree first.
+        if let Ok((one,)) = serde_json::from_str::<(T,)>(&self.args) {
+            return Ok(one);
+        }
         let value: Value = serde_json::from_str(&self.args).map_err(DecodeError::from)?;
         let Value::Array(mut items) = value else {
             return Err(DecodeError::NotAnArray);

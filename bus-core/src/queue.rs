@@ -21,6 +21,8 @@
 //! bounded channel. An idle socket costs the channel header (a few hundred
 //! bytes); a socket that has received something keeps one block (about
 //! 2.3 KB) until it is drained past it.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};

@@ -11,11 +11,13 @@
 //! fan-out recipient), so they must not be used to route events.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use actix::{Actor, ActorContext, Context, Handler, MessageResult};
 
 use crate::id::SocketId;
-use crate::messages::{RoomBroadcast, RoomInfoRequest, RoomJoined, RoomLeft};
+use crate::messages::{RoomInfoRequest, RoomJoined, RoomLeft};
 
 /// A snapshot of one room, from [`Namespace::room`](crate::Namespace::room).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,15 +35,16 @@ pub struct RoomInfo {
 pub(crate) struct RoomActor {
     name: String,
     members: BTreeSet<SocketId>,
-    broadcasts: u64,
+    /// Counted by the namespace actor as it fans out (no message per broadcast).
+    broadcasts: Arc<AtomicU64>,
 }
 
 impl RoomActor {
-    pub(crate) fn new(name: String) -> Self {
+    pub(crate) fn new(name: String, broadcasts: Arc<AtomicU64>) -> Self {
         RoomActor {
             name,
             members: BTreeSet::new(),
-            broadcasts: 0,
+            broadcasts,
         }
     }
 }
@@ -67,20 +70,13 @@ impl Handler<RoomLeft> for RoomActor {
     }
 }
 
-impl Handler<RoomBroadcast> for RoomActor {
-    type Result = ();
-    fn handle(&mut self, _msg: RoomBroadcast, _ctx: &mut Context<Self>) {
-        self.broadcasts += 1;
-    }
-}
-
 impl Handler<RoomInfoRequest> for RoomActor {
     type Result = MessageResult<RoomInfoRequest>;
     fn handle(&mut self, _msg: RoomInfoRequest, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(RoomInfo {
             name: self.name.clone(),
             members: self.members.iter().cloned().collect(),
-            broadcasts: self.broadcasts,
+            broadcasts: self.broadcasts.load(Ordering::Relaxed),
         })
     }
 }

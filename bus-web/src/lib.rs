@@ -20,6 +20,7 @@
 //! });
 //! let gateway = SocketIo::builder(bus).build();
 //! HttpServer::new(move || App::new().configure(gateway.configure()))
+//!     .h1_allow_half_closed(false) // an aborted long-poll closes its session
 //!     .bind(("127.0.0.1", 3000))?
 //!     .run()
 //!     .await

@@ -126,6 +126,8 @@ async fn serve(args: Args) -> std::io::Result<()> {
             .configure(demo::configure_assets)
     })
     .disable_signals()
+    // Notice a long-polling client that aborts its pending GET at once.
+    .h1_allow_half_closed(false)
     // Without TCP_NODELAY a small frame written right after another waits
     // for the client's delayed ACK (Nagle): tens of milliseconds of p99.
     .tcp_nodelay(true)

@@ -80,17 +80,14 @@ impl WsConnection {
             conn_id: self.id,
             packet,
         };
-        ctx.wait(
-            self.session
-                .send(inbound)
-                .into_actor(self)
-                .map(|result, act, ctx| match result {
-                    Ok(None) => {}
-                    // Err: the session closed; it closes this connection.
-                    Ok(Some(wait)) => ctx.wait(wait.into_actor(act).map(|_, _, _| {})),
-                    Err(_) => ctx.stop(),
-                }),
-        );
+        ctx.wait(self.session.send(inbound).into_actor(self).map(
+            |result, act, ctx| match result {
+                Ok(None) => {}
+                // Err: the session closed; it closes this connection.
+                Ok(Some(wait)) => ctx.wait(wait.into_actor(act).map(|_, _, _| {})),
+                Err(_) => ctx.stop(),
+            },
+        ));
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
