@@ -11,7 +11,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use futures::channel::oneshot;
@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::ack::{decode_ack, AckMap, AckResponder, Direction, PendingAck, Waiter};
 use crate::connection::{Connection, Handshake};
-use crate::dispatch::Ready;
+use crate::dispatch::{Dispatcher, Ready, Slot};
 use crate::error::{AckError, ConnectError, EmitError, InboundError};
 use crate::id::SocketId;
 use crate::namespace::Namespace;
@@ -69,9 +69,36 @@ type AnyHandler = Arc<dyn Fn(&Incoming) + Send + Sync>;
 type GapHandler = Arc<dyn Fn(Gap) + Send + Sync>;
 type ReasonHandler = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
 
+/// FNV-1a, for the handler table: it is looked up once per delivered event
+/// and SipHash was a sixth of a delivery's instructions. Keys are only the
+/// names this client registered, so there is no flooding to defend against.
+#[derive(Default, Clone, Copy)]
+struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
+    events: NameMap<EventHandler>,
     any: Vec<AnyHandler>,
     gap: Vec<GapHandler>,
     disconnect: Vec<ReasonHandler>,
@@ -84,6 +111,30 @@ struct Inner {
     acks: AckMap,
     manual_ack: bool,
     done: AtomicBool,
+    dispatcher: Arc<Dispatcher>,
+    slot: Slot,
+}
+
+struct SlotGuard(Option<(Arc<Dispatcher>, Slot)>);
+
+impl SlotGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let Some((dispatcher, slot)) = self.0.take() {
+            dispatcher.unregister(slot);
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.dispatcher.unregister(self.slot);
+    }
 }
 
 impl Inner {
@@ -152,15 +203,10 @@ impl Client {
         // The client's handlers run on a dispatcher shared with the other
         // in-process clients of one worker thread (see `dispatch.rs`).
         let dispatcher = ns.runtime().dispatcher();
-        let slot: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
-        let wake_slot = slot.clone();
+        let slot = dispatcher.register();
         let wake_dispatcher = dispatcher.clone();
-        let waker: Waker = Arc::new(move || {
-            if let Some(inner) = wake_slot.get() {
-                // Called once per batch (the queue's flag): one ready-list entry.
-                wake_dispatcher.schedule(inner.clone());
-            }
-        });
+        // Called once per batch (the queue's flag): one ready-list entry.
+        let waker: Waker = Arc::new(move || wake_dispatcher.schedule(slot));
         let handshake = Handshake {
             auth: options.auth.clone(),
             query: options.query.clone(),
@@ -168,8 +214,11 @@ impl Client {
             ..Default::default()
         };
         let fut = ns.connect_when_ready(handshake, waker);
+        // Frees the slot if connecting fails or the future is dropped.
+        let guard = SlotGuard(Some((dispatcher.clone(), slot)));
         async move {
             let conn = fut.await?;
+            guard.disarm(); // `Inner` frees it from now on
             let inner = Arc::new(Inner {
                 conn,
                 ns: ns.clone(),
@@ -177,14 +226,16 @@ impl Client {
                 acks: AckMap::default(),
                 manual_ack: options.manual_ack,
                 done: AtomicBool::new(false),
+                dispatcher: dispatcher.clone(),
+                slot,
             });
             let client = Client { inner };
             setup(&client);
-            let weak = Arc::downgrade(&client.inner);
-            let _ = slot.set(weak.clone());
-            // Items may have arrived before the waker could reach the
-            // dispatcher (their wake was lost): drain once.
-            dispatcher.schedule(weak);
+            let weak: Weak<dyn Ready> = Arc::downgrade(&client.inner) as Weak<Inner>;
+            dispatcher.attach(slot, weak);
+            // Items may have arrived before the client was attached (their
+            // wake found no client): drain once.
+            dispatcher.schedule(slot);
             Ok(client)
         }
     }
@@ -345,7 +396,12 @@ impl Client {
     }
 }
 
-fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Option<DeliveryInfo>) {
+fn dispatch(
+    inner: &Inner,
+    event: &Arc<Event>,
+    ack_id: Option<u64>,
+    delivery: Option<DeliveryInfo>,
+) {
     let (specific, any) = {
         let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
         (h.events.get(&event.name).cloned(), h.any.clone())
@@ -392,21 +448,25 @@ fn dispatch(inner: &Inner, event: Arc<Event>, ack_id: Option<u64>, delivery: Opt
 
 impl Ready for Inner {
     /// One batch on the client's dispatcher: drain, then run the handlers.
+    /// The drained items stay in `batch` (the dispatcher drops a whole round
+    /// of them at once, so the shared events' reference counts are touched
+    /// in bursts rather than once per recipient between other threads).
     fn run(&self, batch: &mut Vec<Outbound>) {
         if self.done.load(Ordering::Acquire) {
             return;
         }
+        let start = batch.len();
         self.conn.drain(batch, 256);
-        for item in batch.drain(..) {
+        for item in &batch[start..] {
             match item {
                 Outbound::Event {
                     event,
                     ack_id,
                     delivery,
-                } => dispatch(self, event, ack_id, delivery),
+                } => dispatch(self, event, *ack_id, *delivery),
                 Outbound::Ack { ack_id, payload } => {
-                    if let Some(w) = self.acks.take(ack_id).and_then(|p| p.waiter) {
-                        w.resolve(Ok(payload));
+                    if let Some(w) = self.acks.take(*ack_id).and_then(|p| p.waiter) {
+                        w.resolve(Ok(payload.clone()));
                     }
                 }
                 Outbound::Gap { gap, .. } => {
@@ -417,11 +477,11 @@ impl Ready for Inner {
                         .gap
                         .clone();
                     for h in hs {
-                        let _ = catch_unwind(AssertUnwindSafe(|| h(gap)));
+                        let _ = catch_unwind(AssertUnwindSafe(|| h(*gap)));
                     }
                 }
                 Outbound::Disconnect { reason } => {
-                    self.finish(reason);
+                    self.finish(*reason);
                     return;
                 }
             }

@@ -49,7 +49,9 @@ pub enum DeliveryGuarantee {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceConfig {
-    /// Capacity of each socket's outbound queue (default 1024).
+    /// Capacity of each socket's outbound queue (default 1024). The queue
+    /// allocates as items arrive (blocks of 31 slots), so an idle socket
+    /// does not pay for its capacity.
     pub queue_capacity: usize,
     /// What to do when a socket's queue is full (default `DropOldest`).
     pub full_queue: FullQueuePolicy,

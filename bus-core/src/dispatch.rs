@@ -18,7 +18,9 @@
 //! Owns the ready list and the dispatcher actor; it must not know what a
 //! client does with its batch (`client.rs` does).
 
+use std::cell::RefCell;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use actix::prelude::ArbiterHandle;
@@ -28,8 +30,8 @@ use crate::queue::Outbound;
 
 /// Something a dispatcher runs when it is ready: drain a queue, run handlers.
 pub(crate) trait Ready: Send + Sync {
-    /// Drains one batch and handles it. `scratch` is empty on entry and
-    /// must be left empty (it is reused to avoid an allocation per batch).
+    /// Drains one batch into `scratch` (appending) and handles it. The
+    /// dispatcher drops what is in `scratch` later, many batches at once.
     fn run(&self, scratch: &mut Vec<Outbound>);
 }
 
@@ -37,16 +39,36 @@ pub(crate) trait Ready: Send + Sync {
 /// the other actors there (it re-sends itself `Run` to continue).
 const BUDGET: usize = 4096;
 
+/// Handled items kept before they are dropped together.
+const SCRATCH: usize = 4096;
+
+/// A client's place in its dispatcher's registry (what wakers push).
+pub(crate) type Slot = usize;
+
 #[derive(Default)]
 struct ReadyList {
-    items: Vec<Weak<dyn Ready>>,
+    items: Vec<Slot>,
     /// A `Run` is outstanding (sent and not yet finished).
     scheduled: bool,
 }
 
+/// The dispatcher's clients, held weakly: dropping every handle of a
+/// client still ends it. A freed slot may be reused while a stale ready
+/// entry names it; the new client then gets a spurious, harmless run.
+#[derive(Default)]
+struct Registry {
+    clients: Vec<Option<Weak<dyn Ready>>>,
+    free: Vec<Slot>,
+}
+
 /// The handle wakers use to put a client on the ready list.
+///
+/// The ready list holds slot numbers rather than client pointers, so a
+/// wake on the fan-out thread touches nothing of the client itself (no
+/// reference count moving between cores once per delivery).
 pub(crate) struct Dispatcher {
     list: Mutex<ReadyList>,
+    registry: Mutex<Registry>,
     addr: OnceLock<actix::Addr<DispatcherActor>>,
 }
 
@@ -61,6 +83,7 @@ impl Dispatcher {
     pub(crate) fn start(arbiter: &ArbiterHandle) -> Arc<Dispatcher> {
         let shared = Arc::new(Dispatcher {
             list: Mutex::new(ReadyList::default()),
+            registry: Mutex::new(Registry::default()),
             addr: OnceLock::new(),
         });
         let actor_shared = shared.clone();
@@ -73,6 +96,7 @@ impl Dispatcher {
                 DispatcherActor {
                     shared: actor_shared,
                     batch: Vec::new(),
+                    running: Vec::new(),
                     scratch: Vec::new(),
                 }
             },
@@ -85,21 +109,89 @@ impl Dispatcher {
         self.list.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves a slot for a client that is being connected.
+    pub(crate) fn register(&self) -> Slot {
+        let mut r = self.registry();
+        if let Some(slot) = r.free.pop() {
+            return slot;
+        }
+        r.clients.push(None);
+        r.clients.len() - 1
+    }
+
+    /// Names the client behind `slot` (it can now run).
+    pub(crate) fn attach(&self, slot: Slot, client: Weak<dyn Ready>) {
+        if let Some(entry) = self.registry().clients.get_mut(slot) {
+            *entry = Some(client);
+        }
+    }
+
+    /// Frees `slot` (its client is gone).
+    pub(crate) fn unregister(&self, slot: Slot) {
+        let mut r = self.registry();
+        if let Some(entry) = r.clients.get_mut(slot) {
+            *entry = None;
+            r.free.push(slot);
+        }
+    }
+
     /// Puts `client` on the ready list; wakes the dispatcher actor only when
     /// no `Run` is outstanding. Never blocks beyond the list's short lock.
-    pub(crate) fn schedule(&self, client: Weak<dyn Ready>) {
+    pub(crate) fn schedule(&self, client: Slot) {
         let wake = {
             let mut list = self.lock();
             list.items.push(client);
             !std::mem::replace(&mut list.scheduled, true)
         };
         if wake {
-            let sent = self.addr.get().map(|a| a.try_send(Run));
-            if !matches!(sent, Some(Ok(()))) {
-                // Bus stopping (or not started): let a later wake retry.
+            let Some(addr) = self.addr.get() else {
+                self.lock().scheduled = false;
+                return;
+            };
+            let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+                Some(list) => {
+                    list.push(addr.clone());
+                    true
+                }
+                None => false,
+            });
+            if !deferred && addr.try_send(Run).is_err() {
+                // Bus stopping: let a later wake retry.
                 self.lock().scheduled = false;
                 tracing::debug!("dispatcher not running: ready clients wait");
             }
+        }
+    }
+}
+
+thread_local! {
+    /// Dispatchers to wake at the end of the current deferral scope.
+    static DEFERRED: RefCell<Option<Vec<actix::Addr<DispatcherActor>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (a fan-out) with dispatcher wakes deferred: a dispatcher that
+/// becomes ready during `f` is woken when `f` calls [`flush_wakes`] or
+/// returns, not at the first push. Without this the dispatchers chase the
+/// fan-out on the other core, empty their list after every few clients and
+/// need a new wake (a futex call on the fan-out thread) each time.
+pub(crate) fn deferring_wakes<R>(f: impl FnOnce() -> R) -> R {
+    let outer = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
+    let r = f();
+    flush_wakes();
+    DEFERRED.with(|d| *d.borrow_mut() = outer);
+    r
+}
+
+/// Wakes the dispatchers that became ready so far in this deferral scope.
+pub(crate) fn flush_wakes() {
+    let ready = DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
+    for addr in ready.into_iter().flatten() {
+        if addr.try_send(Run).is_err() {
+            tracing::debug!("dispatcher not running: ready clients wait");
         }
     }
 }
@@ -112,7 +204,9 @@ struct Run;
 struct DispatcherActor {
     shared: Arc<Dispatcher>,
     /// The ready list taken out of the lock (swapped, so both keep capacity).
-    batch: Vec<Weak<dyn Ready>>,
+    batch: Vec<Slot>,
+    /// The ready clients of one round, resolved under one registry lock.
+    running: Vec<Arc<dyn Ready>>,
     scratch: Vec<Outbound>,
 }
 
@@ -130,18 +224,36 @@ impl Handler<Run> for DispatcherActor {
                 let mut list = self.shared.lock();
                 if list.items.is_empty() {
                     list.scheduled = false;
+                    drop(list);
+                    self.scratch.clear();
                     return;
                 }
                 std::mem::swap(&mut list.items, &mut self.batch);
             }
             handled += self.batch.len();
-            for client in self.batch.drain(..) {
-                if let Some(client) = client.upgrade() {
-                    client.run(&mut self.scratch);
+            {
+                let registry = self.shared.registry();
+                self.running.extend(self.batch.drain(..).filter_map(|slot| {
+                    registry
+                        .clients
+                        .get(slot)
+                        .and_then(|c| c.as_ref()?.upgrade())
+                }));
+            }
+            for client in self.running.drain(..) {
+                // Handlers' panics are caught inside `run`; this guards the
+                // other clients of this dispatcher against anything else.
+                let scratch = &mut self.scratch;
+                if catch_unwind(AssertUnwindSafe(|| client.run(scratch))).is_err() {
+                    tracing::error!("in-process client batch panicked; the client's batch is lost");
+                    self.scratch.clear();
+                }
+                if self.scratch.len() >= SCRATCH {
                     self.scratch.clear();
                 }
             }
             if handled >= BUDGET {
+                self.scratch.clear();
                 // `scheduled` stays set: this `Run` continues the work.
                 ctx.notify(Run);
                 return;

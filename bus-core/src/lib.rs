@@ -64,9 +64,11 @@
 //! applies joins, leaves and broadcasts in one order. Each room is an actor
 //! too (started on first join, stopped when empty) that keeps the room's
 //! membership view and statistics ([`Namespace::room`]). Each server-side
-//! socket is an actor that runs that socket's handlers; each in-process
-//! client is an actor that runs the client's handlers. A broadcast is one
-//! `Arc<Event>` pushed with `try_send` into each recipient's bounded
+//! socket is an actor that runs that socket's handlers; in-process clients
+//! are run by one dispatcher actor per worker thread, which a client's
+//! queue puts it on the ready list of (the dispatcher itself is woken only
+//! when its ready list was idle). A broadcast is one `Arc<Event>` pushed
+//! with `try_send` into each recipient's bounded, lazily allocated
 //! `crossbeam_channel` queue; a consumer is woken once per batch. A full
 //! queue drops volatile events and otherwise follows the namespace's
 //! [`FullQueuePolicy`]; every drop is counted ([`Bus::metrics`]).

@@ -10,6 +10,14 @@
 //! full-queue policy. This module must not run user handlers (socket actors
 //! do) nor know wire formats; at-least-once bookkeeping is in
 //! `at_least_once.rs`.
+//!
+//! The hot path (a broadcast without at-least-once clients) walks the room
+//! index straight into each member's queue: members are held with their
+//! shared state in a dense list, nothing is collected or looked up per
+//! recipient, the counters are updated once per broadcast, and the
+//! in-process dispatchers are woken once per chunk of pushes
+//! (`WAKE_CHUNK`) so they drain on the other core while the fan-out goes
+//! on. Why room actors do not take this work is explained in `room.rs`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -22,6 +30,7 @@ use actix::{Actor, Addr, AsyncContext, Context, Handler};
 use crate::ack::{PendingAck, Waiter};
 use crate::config::{DeliveryGuarantee, FullQueuePolicy, NamespaceConfig};
 use crate::connection::{Connection, SocketShared};
+use crate::dispatch;
 use crate::error::{AckError, ConnectError};
 use crate::id::SocketId;
 use crate::messages::{
@@ -38,14 +47,54 @@ use crate::reliable::{ClientLogs, Seq};
 use crate::room::RoomActor;
 use crate::socket::{Socket, SocketActor};
 
-/// One room in the fan-out index, and its actor. Members map to their
-/// shared state so a fan-out reaches each queue without another lookup.
+/// A room's members: a dense list for the fan-out loop (no hashing, no
+/// lookup per recipient) plus an index for O(1) join and leave.
+#[derive(Default)]
+pub(crate) struct Members {
+    list: Vec<Arc<SocketShared>>,
+    index: HashMap<SocketId, usize>,
+}
+
+impl Members {
+    fn insert(&mut self, shared: Arc<SocketShared>) {
+        if let std::collections::hash_map::Entry::Vacant(v) = self.index.entry(shared.id.clone()) {
+            v.insert(self.list.len());
+            self.list.push(shared);
+        }
+    }
+
+    fn remove(&mut self, id: &SocketId) {
+        let Some(i) = self.index.remove(id) else {
+            return;
+        };
+        self.list.swap_remove(i);
+        if let Some(moved) = self.list.get(i) {
+            self.index.insert(moved.id.clone(), i);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Arc<SocketShared>> {
+        self.list.iter()
+    }
+}
+
+/// One room in the fan-out index, and its actor. Members are held with
+/// their shared state so a fan-out reaches each queue without a lookup.
 pub(crate) struct RoomState {
-    pub(crate) members: HashMap<SocketId, Arc<SocketShared>>,
+    pub(crate) members: Members,
     pub(crate) actor: Addr<RoomActor>,
     /// Broadcasts that targeted the room (read by the room actor).
     pub(crate) broadcasts: Arc<AtomicU64>,
 }
+
+/// Recipients pushed between two wakes of the in-process dispatchers
+/// during one fan-out (the dispatchers start on the other core while the
+/// fan-out goes on, without chasing it client by client).
+const WAKE_CHUNK: usize = 1024;
 
 /// Room actors' mailbox: membership changes only (one per join/leave).
 const ROOM_MAILBOX: usize = 65_536;
@@ -150,13 +199,13 @@ impl NamespaceActor {
                         RoomActor::new(name, count)
                     });
                 v.insert(RoomState {
-                    members: HashMap::new(),
+                    members: Members::default(),
                     actor,
                     broadcasts,
                 })
             }
         };
-        state.members.insert(id.clone(), shared);
+        state.members.insert(shared);
         if state
             .actor
             .try_send(RoomJoined { socket: id.clone() })
@@ -201,7 +250,7 @@ impl NamespaceActor {
             .except
             .iter()
             .filter_map(|r| self.rooms.get(r))
-            .flat_map(|m| m.members.keys())
+            .flat_map(|m| m.members.iter().map(|s| &s.id))
             .collect();
         let skip = target.skip.as_ref();
         let mut visit = |s: &Arc<SocketShared>| {
@@ -214,14 +263,14 @@ impl NamespaceActor {
             [] => self.sockets.values().for_each(|e| visit(&e.shared)),
             [one] => {
                 if let Some(room) = self.rooms.get(one) {
-                    room.members.values().for_each(&mut visit);
+                    room.members.iter().for_each(&mut visit);
                 }
             }
             many => {
                 // A socket in several target rooms gets the event once.
                 let mut seen: HashSet<*const SocketShared> = HashSet::new();
                 for room in many.iter().filter_map(|r| self.rooms.get(r)) {
-                    for s in room.members.values() {
+                    for s in room.members.iter() {
                         if seen.insert(Arc::as_ptr(s)) {
                             visit(s);
                         }
@@ -541,20 +590,28 @@ impl Handler<Broadcast> for NamespaceActor {
         if reliable {
             self.broadcast_reliable(&msg, &mut report);
         } else {
-            // The hot path: straight from the room index into each queue.
-            let mut fanout = self.fanout();
-            self.for_each_target(&msg.target, |shared| {
-                let Ok(ack_id) = register_ack(&msg, shared, &mut report) else {
-                    return;
-                };
-                let item = Outbound::Event {
-                    event: msg.event.clone(),
-                    ack_id,
-                    delivery: None,
-                };
-                fanout.push(shared, item, msg.volatile, &mut report);
+            // The hot path: straight from the room index into each queue,
+            // waking the in-process dispatchers once per chunk of pushes.
+            dispatch::deferring_wakes(|| {
+                let mut fanout = self.fanout();
+                let mut n = 0usize;
+                self.for_each_target(&msg.target, |shared| {
+                    let Ok(ack_id) = register_ack(&msg, shared, &mut report) else {
+                        return;
+                    };
+                    let item = Outbound::Event {
+                        event: msg.event.clone(),
+                        ack_id,
+                        delivery: None,
+                    };
+                    fanout.push(shared, item, msg.volatile, &mut report);
+                    n += 1;
+                    if n % WAKE_CHUNK == 0 {
+                        dispatch::flush_wakes();
+                    }
+                });
+                fanout.finish();
             });
-            fanout.finish();
         }
         // Recipients whose event never got queued are not waited for.
         if !report.not_queued.is_empty() {

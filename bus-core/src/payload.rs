@@ -116,10 +116,19 @@ impl Payload {
     /// # Errors
     /// [`DecodeError`] when the text is not a JSON array or does not match `T`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        // Fast path for the common case, one argument: straight from the
-        // text into `T`, without building a `Value` tree first.
-        if let Ok((one,)) = serde_json::from_str::<(T,)>(&self.args) {
-            return Ok(one);
+        // Fast path for the common case, one argument: the text between
+        // the brackets parses straight into `T` (no `Value` tree) exactly
+        // when it is one JSON value, i.e. when `args` has one element;
+        // anything else (several arguments, none, malformed) takes the
+        // general path below.
+        if let Some(inner) = self
+            .args
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            if let Ok(one) = serde_json::from_str::<T>(inner) {
+                return Ok(one);
+            }
         }
         let value: Value = serde_json::from_str(&self.args).map_err(DecodeError::from)?;
         let Value::Array(mut items) = value else {

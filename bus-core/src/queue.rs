@@ -128,7 +128,7 @@ impl OutboundQueue {
     /// was idle. Returns the depth after the push, or the item back when the
     /// queue holds `capacity` items.
     pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
-        let before = self.len.fetch_add(1, Ordering::AcqRel);
+        let before = self.len.fetch_add(1, Ordering::SeqCst);
         if before >= self.capacity {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return Err(item);
@@ -185,21 +185,31 @@ impl OutboundQueue {
     /// Moves up to `max` items into `out`, then re-arms the waker; if items
     /// remain (or arrived meanwhile) the waker is called again.
     pub(crate) fn drain(&self, out: &mut Vec<Outbound>, max: usize) -> usize {
+        // `len` says how many items to take, so the drain needs no final
+        // failing `try_recv` nor an `is_empty` check: both read the
+        // channel's tail, which the producer is writing from another core.
+        let want = self.len.load(Ordering::Acquire).min(max);
         let mut n = 0;
-        while n < max {
+        while n < want {
             match self.rx.try_recv() {
                 Ok(item) => {
                     out.push(item);
                     n += 1;
                 }
+                // Reserved by a push that has not sent yet: the check below
+                // sees it in `len` and wakes the consumer again.
                 Err(_) => break,
             }
         }
-        if n > 0 {
-            self.len.fetch_sub(n, Ordering::AcqRel);
-        }
         self.scheduled.store(false, Ordering::SeqCst);
-        if !self.rx.is_empty() {
+        // Read after clearing `scheduled`: either a concurrent push sees the
+        // flag clear and wakes, or this sees its reservation and wakes.
+        let before = if n > 0 {
+            self.len.fetch_sub(n, Ordering::SeqCst)
+        } else {
+            self.len.load(Ordering::SeqCst)
+        };
+        if before > n {
             self.wake();
         }
         n

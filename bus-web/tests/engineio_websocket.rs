@@ -1,5 +1,6 @@
 //! Engine.IO v4 over WebSocket (and the upgrade from polling), asserted
-//! frame by frame with tokio-tungstenite against an in-process server.
+//! frame by frame with tokio-tungstenite against an in-process server,
+//! once per WebSocket transport (the actix-web route and the lean one).
 
 mod common;
 
@@ -25,9 +26,8 @@ fn poll_url(server: &TestServer, sid: &str) -> String {
     server.http(&format!("{PATH}?EIO=4&transport=polling&sid={sid}"))
 }
 
-#[actix_rt::test]
-async fn a_websocket_handshake_has_exactly_the_five_fields_and_no_upgrades() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn a_websocket_handshake_has_exactly_the_five_fields_and_no_upgrades(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     let open = parse_open(&ws_text(&mut ws).await);
     let mut keys: Vec<&str> = open
@@ -49,9 +49,8 @@ async fn a_websocket_handshake_has_exactly_the_five_fields_and_no_upgrades() {
     assert_eq!(open["maxPayload"], 1_000_000);
 }
 
-#[actix_rt::test]
-async fn text_and_binary_messages_are_echoed_as_sent() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn text_and_binary_messages_are_echoed_as_sent(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     ws_text(&mut ws).await;
     ws_send(&mut ws, "4hello").await;
@@ -62,9 +61,8 @@ async fn text_and_binary_messages_are_echoed_as_sent() {
     assert_eq!(ws_next(&mut ws).await, WsMessage::Binary(vec![1, 2, 3, 4]));
 }
 
-#[actix_rt::test]
-async fn a_polling_session_upgrades_and_polling_is_refused_afterwards() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn a_polling_session_upgrades_and_polling_is_refused_afterwards(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let sid = polling_session(&server, PATH).await;
     let pending_url = poll_url(&server, &sid);
     let pending = actix_rt::spawn(async move { get(&http_client(), &pending_url).await });
@@ -109,9 +107,8 @@ async fn a_polling_session_upgrades_and_polling_is_refused_afterwards() {
     assert!(recorder.closes_of(&sid).is_empty());
 }
 
-#[actix_rt::test]
-async fn probe_then_upgrade_sent_back_to_back_completes_the_upgrade() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn probe_then_upgrade_sent_back_to_back_completes_the_upgrade(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     let sid = polling_session(&server, PATH).await;
     let mut ws = ws_connect(&ws_url(&server, Some(&sid))).await;
     ws_send(&mut ws, "2probe").await;
@@ -122,9 +119,8 @@ async fn probe_then_upgrade_sent_back_to_back_completes_the_upgrade() {
     assert_eq!(ws_text(&mut ws).await, "4hello");
 }
 
-#[actix_rt::test]
-async fn messages_queued_during_an_upgrade_arrive_on_the_websocket() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn messages_queued_during_an_upgrade_arrive_on_the_websocket(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     let sid = polling_session(&server, PATH).await;
     let mut ws = ws_connect(&ws_url(&server, Some(&sid))).await;
     ws_send(&mut ws, "2probe").await;
@@ -144,14 +140,13 @@ async fn messages_queued_during_an_upgrade_arrive_on_the_websocket() {
     assert_eq!(ws_text(&mut ws).await, "4held");
 }
 
-#[actix_rt::test]
-async fn an_upgrade_that_never_completes_is_dropped_and_polling_goes_on() {
+async fn an_upgrade_that_never_completes_is_dropped_and_polling_goes_on(transport: Transport) {
     let recorder = Recorder::default();
     let config = EngineConfig {
         upgrade_timeout: Duration::from_millis(300),
         ..quiet_config(PATH)
     };
-    let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);
+    let server = TestServer::start_on(transport, vec![(config, Arc::new(recorder.clone()))]);
     let sid = polling_session(&server, PATH).await;
     let mut ws = ws_connect(&ws_url(&server, Some(&sid))).await;
     ws_send(&mut ws, "2probe").await;
@@ -172,15 +167,14 @@ async fn an_upgrade_that_never_completes_is_dropped_and_polling_goes_on() {
     assert!(recorder.closes_of(&sid).is_empty());
 }
 
-#[actix_rt::test]
-async fn the_server_pings_over_websocket_and_closes_on_a_missing_pong() {
+async fn the_server_pings_over_websocket_and_closes_on_a_missing_pong(transport: Transport) {
     let recorder = Recorder::default();
     let config = EngineConfig {
         ping_interval: Duration::from_millis(300),
         ping_timeout: Duration::from_millis(600),
         ..EngineConfig::default()
     };
-    let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);
+    let server = TestServer::start_on(transport, vec![(config, Arc::new(recorder.clone()))]);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     let sid = parse_open(&ws_text(&mut ws).await)["sid"]
         .as_str()
@@ -198,9 +192,8 @@ async fn the_server_pings_over_websocket_and_closes_on_a_missing_pong() {
     );
 }
 
-#[actix_rt::test]
-async fn a_close_packet_closes_the_websocket_session() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn a_close_packet_closes_the_websocket_session(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     let sid = parse_open(&ws_text(&mut ws).await)["sid"]
         .as_str()
@@ -215,9 +208,8 @@ async fn a_close_packet_closes_the_websocket_session() {
     assert_eq!(server.engines[0].session_count(), 0);
 }
 
-#[actix_rt::test]
-async fn shutdown_closes_websocket_sessions() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn shutdown_closes_websocket_sessions(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     let sid = parse_open(&ws_text(&mut ws).await)["sid"]
         .as_str()
@@ -289,10 +281,12 @@ impl EngineHandler for Batcher {
     }
 }
 
-#[actix_rt::test]
-async fn queued_messages_are_pulled_and_written_in_one_batch() {
+async fn queued_messages_are_pulled_and_written_in_one_batch(transport: Transport) {
     let batcher = Batcher::default();
-    let server = TestServer::start(vec![(quiet_config(PATH), Arc::new(batcher.clone()))]);
+    let server = TestServer::start_on(
+        transport,
+        vec![(quiet_config(PATH), Arc::new(batcher.clone()))],
+    );
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     ws_text(&mut ws).await;
     ws_send(&mut ws, "450").await;
@@ -309,15 +303,16 @@ async fn queued_messages_are_pulled_and_written_in_one_batch() {
     );
 }
 
-#[actix_rt::test]
-async fn a_websocket_client_that_does_not_read_is_closed_without_hurting_others() {
+async fn a_websocket_client_that_does_not_read_is_closed_without_hurting_others(
+    transport: Transport,
+) {
     let batcher = Batcher::default();
     let config = EngineConfig {
         max_buffer_bytes: 1_000_000,
         write_timeout: Duration::from_millis(500),
         ..quiet_config(PATH)
     };
-    let server = TestServer::start(vec![(config, Arc::new(batcher.clone()))]);
+    let server = TestServer::start_on(transport, vec![(config, Arc::new(batcher.clone()))]);
     let mut slow = ws_connect(&ws_url(&server, None)).await;
     ws_text(&mut slow).await;
     let mut other = ws_connect(&ws_url(&server, None)).await;
@@ -346,15 +341,16 @@ async fn a_websocket_client_that_does_not_read_is_closed_without_hurting_others(
     assert_eq!(server.engines[0].session_count(), 1);
 }
 
-#[actix_rt::test]
-async fn a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound() {
+async fn a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound(
+    transport: Transport,
+) {
     let batcher = Batcher::default();
     let config = EngineConfig {
         max_buffer_bytes: 1_000_000,
         write_timeout: Duration::from_secs(2),
         ..quiet_config(PATH)
     };
-    let server = TestServer::start(vec![(config, Arc::new(batcher.clone()))]);
+    let server = TestServer::start_on(transport, vec![(config, Arc::new(batcher.clone()))]);
     let mut ws = ws_connect(&ws_url(&server, None)).await;
     let sid = parse_open(&ws_text(&mut ws).await)["sid"]
         .as_str()
@@ -368,3 +364,41 @@ async fn a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound
     let session = server.engines[0].session_count();
     assert_eq!(session, 1, "{sid}");
 }
+
+/// Runs every test of this file against both WebSocket transports: the
+/// actix-web route (`route::...`) and the lean transport (`lean::...`).
+macro_rules! on_both_transports {
+    ($($name:ident),* $(,)?) => {
+        mod route {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name(super::Transport::Route).await
+                }
+            )*
+        }
+        mod lean {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name(super::Transport::Lean).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_transports!(
+    a_websocket_handshake_has_exactly_the_five_fields_and_no_upgrades,
+    text_and_binary_messages_are_echoed_as_sent,
+    a_polling_session_upgrades_and_polling_is_refused_afterwards,
+    probe_then_upgrade_sent_back_to_back_completes_the_upgrade,
+    messages_queued_during_an_upgrade_arrive_on_the_websocket,
+    an_upgrade_that_never_completes_is_dropped_and_polling_goes_on,
+    the_server_pings_over_websocket_and_closes_on_a_missing_pong,
+    a_close_packet_closes_the_websocket_session,
+    shutdown_closes_websocket_sessions,
+    queued_messages_are_pulled_and_written_in_one_batch,
+    a_websocket_client_that_does_not_read_is_closed_without_hurting_others,
+    a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound,
+);

@@ -1,6 +1,8 @@
 //! Raw Socket.IO v5 protocol tests: exact frames over WebSocket
 //! (tokio-tungstenite) and HTTP long-polling (reqwest) against a gateway
-//! started in-test on 127.0.0.1:0.
+//! started in-test on 127.0.0.1:0, served as `bus-server` serves it
+//! (`bus_web::engineio::serve`: WebSockets on the lean transport; the
+//! Engine.IO tests cover the plain actix-web route).
 //!
 //! The server mirrors the protocol document's reference server (namespaces
 //! `/` and `/custom`, `auth`, `message-back`, `message-with-ack`) plus a few
@@ -12,7 +14,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use bus_core::{AtLeastOnce, Bus, ConnectError, NamespaceConfig, Socket};
 use bus_web::SocketIo;
 use futures::{SinkExt, StreamExt};
@@ -118,8 +120,10 @@ fn setup(bus: &Bus, log: &Log) {
         let _ = socket.emit("handshake", &seen);
     });
     // Handlers slower than the client, behind the smallest inbound queue.
-    let mut slow = NamespaceConfig::default();
-    slow.inbound_capacity = 16;
+    let slow = NamespaceConfig {
+        inbound_capacity: 16,
+        ..NamespaceConfig::default()
+    };
     let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
     bus.of_with("/slow", slow).on_connection(move |socket| {
         let ticks = ticks.clone();
@@ -161,11 +165,12 @@ fn start(connect_timeout: Duration) -> Server {
                 .ping_timeout(Duration::from_secs(60))
                 .connect_timeout(connect_timeout)
                 .build();
-            let server = HttpServer::new(move || App::new().configure(gateway.configure()))
-                .workers(1)
-                .disable_signals()
-                .listen(listener)?
-                .run();
+            // Served as bus-server serves: WebSockets on the lean transport.
+            let upgrade = gateway.engine().websocket_upgrade();
+            let builder = actix_server::Server::build().workers(1).disable_signals();
+            let server = bus_web::engineio::serve(builder, listener, upgrade, move || {
+                App::new().configure(gateway.configure())
+            })?;
             let _ = ready_tx.send(());
             server.await
         })

@@ -16,9 +16,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use bus_core::Bus;
-use bus_web::engineio::CorsOrigins;
+use bus_web::engineio::{self, CorsOrigins};
 use bus_web::{bench_protocol, demo, SocketIo};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -119,33 +119,31 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .cors(args.cors())
         .build();
 
-    let for_app = gateway.clone();
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .configure(for_app.configure())
-            .configure(demo::configure_assets)
-    })
-    .disable_signals()
-    // Notice a long-polling client that aborts its pending GET at once.
-    .h1_allow_half_closed(false)
-    // Without TCP_NODELAY a small frame written right after another waits
-    // for the client's delayed ACK (Nagle): tens of milliseconds of p99.
-    .tcp_nodelay(true)
-    .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
-    if let Some(workers) = args.workers {
-        server = server.workers(workers.max(1));
-    }
     let address = SocketAddr::new(args.bind, args.port);
-    let server = server.bind(address).map_err(|error| {
+    let listener = std::net::TcpListener::bind(address).map_err(|error| {
         std::io::Error::new(
             error.kind(),
             format!("cannot listen on {address}: {error}; pick another --port or --bind"),
         )
     })?;
-    for address in server.addrs() {
-        tracing::info!(%address, "bus-server listening on http://{address}/");
+    let local = listener.local_addr()?;
+    let mut builder = actix_server::Server::build()
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+    if let Some(workers) = args.workers {
+        builder = builder.workers(workers.max(1));
     }
-    let server = server.run();
+    // WebSocket connections leave actix-http's HTTP/1 dispatcher (16 KB of
+    // buffers each) for the gateway's lean WebSocket transport; the server
+    // sets TCP_NODELAY (no Nagle delay on small frames).
+    let for_app = gateway.clone();
+    let upgrade = gateway.engine().websocket_upgrade();
+    let server = engineio::serve(builder, listener, upgrade, move || {
+        App::new()
+            .configure(for_app.configure())
+            .configure(demo::configure_assets)
+    })?;
+    tracing::info!(address = %local, "bus-server listening on http://{local}/");
     let handle = server.handle();
 
     actix_web::rt::spawn(async move {

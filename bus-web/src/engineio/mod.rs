@@ -46,6 +46,7 @@ mod payload;
 mod polling;
 mod registry;
 mod session;
+mod upgrade;
 mod websocket;
 
 pub use config::{CorsOrigins, EngineConfig};
@@ -60,3 +61,4 @@ pub use packet::{
     EncodedText, EngineMessage, Frame, OpenPacket, Packet,
 };
 pub use payload::{decode_payload, decode_payload_bytes, encode_payload, SEPARATOR};
+pub use upgrade::{serve, WebSocketUpgrade};

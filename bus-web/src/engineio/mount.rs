@@ -16,6 +16,7 @@ use super::error::RequestError;
 use super::handler::{CloseReason, EngineHandler, HandshakeRequest};
 use super::registry::Registry;
 use super::session::{close_all, EngineShared};
+use super::upgrade::WebSocketUpgrade;
 use super::{cors, polling, websocket};
 
 /// One Engine.IO endpoint: a path, its settings, its handler and its live
@@ -100,6 +101,16 @@ impl EngineIo {
         }
     }
 
+    /// The lean WebSocket transport of this endpoint, for a server built
+    /// with actix-http's `HttpServiceBuilder::upgrade`: WebSocket
+    /// connections then skip actix-http's HTTP/1 dispatcher and its 16 KB of
+    /// buffers per connection (see `bus-server` for a complete server). The
+    /// route registered by [`EngineIo::configure`] still serves polling and
+    /// any WebSocket request that does not come through the upgrade hook.
+    pub fn websocket_upgrade(&self) -> WebSocketUpgrade {
+        WebSocketUpgrade::new(self.shared.clone())
+    }
+
     /// How many sessions are live.
     pub fn session_count(&self) -> usize {
         self.shared.registry.len()
@@ -159,8 +170,17 @@ async fn route(shared: &Arc<EngineShared>, req: &HttpRequest, body: web::Payload
 }
 
 fn handshake_request(req: &HttpRequest, query: HashMap<String, String>) -> HandshakeRequest {
+    HandshakeRequest {
+        query,
+        headers: headers_map(req.headers()),
+        address: req.peer_addr(),
+    }
+}
+
+/// Request headers with lowercase names; repeated headers joined with `, `.
+pub(crate) fn headers_map(map: &actix_web::http::header::HeaderMap) -> HashMap<String, String> {
     let mut headers: HashMap<String, String> = HashMap::new();
-    for (name, value) in req.headers() {
+    for (name, value) in map {
         let Ok(value) = value.to_str() else {
             continue;
         };
@@ -172,9 +192,5 @@ fn handshake_request(req: &HttpRequest, query: HashMap<String, String>) -> Hands
             })
             .or_insert_with(|| value.to_owned());
     }
-    HandshakeRequest {
-        query,
-        headers,
-        address: req.peer_addr(),
-    }
+    headers
 }

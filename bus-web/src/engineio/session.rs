@@ -467,6 +467,7 @@ impl Session {
         if self.buffer_bytes < bound && self.handle.shared.scheduled.swap(false, Ordering::AcqRel) {
             let mut out = Vec::new();
             self.engine.handler.drain_outbound(&self.handle, &mut out);
+            self.buffer.reserve(out.len());
             for message in out {
                 self.enqueue(Packet::Message(message));
             }
@@ -535,7 +536,9 @@ impl Session {
                 if self.ws_in_flight {
                     return;
                 }
-                let packets: Vec<Packet> = self.buffer.drain(..).collect();
+                // Hand the buffer over whole: an idle session keeps no
+                // buffer capacity, and the batch needs no copy.
+                let packets = Vec::from(std::mem::take(&mut self.buffer));
                 let written = link.write.send(WriteFrames { packets });
                 self.buffer_bytes = 0;
                 self.ws_in_flight = true;

@@ -17,13 +17,18 @@ use bytes::BytesMut;
 
 use super::error::RequestError;
 use super::handler::{CloseReason, HandshakeRequest};
-use super::packet::{decode_binary, decode_text, encode_frame, Frame, Packet};
+use super::packet::{decode_binary, decode_text, into_frame, Frame, Packet};
 use super::session::{
     AttachWebSocket, CloseConnection, EngineShared, Session, SessionStarter, WriteFrames, WsGone,
     WsInbound, WsLink,
 };
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh id for a WebSocket connection (of either transport).
+pub(crate) fn next_connection_id() -> u64 {
+    NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A fragmented message being reassembled.
 struct Fragments {
@@ -52,7 +57,7 @@ impl std::fmt::Debug for WsConnection {
 impl WsConnection {
     fn new(session: Addr<Session>, max_payload: usize) -> Self {
         Self {
-            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_connection_id(),
             session,
             max_payload,
             exit: CloseReason::ClientClose,
@@ -181,8 +186,8 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
 impl Handler<WriteFrames> for WsConnection {
     type Result = ();
     fn handle(&mut self, msg: WriteFrames, ctx: &mut Self::Context) {
-        for packet in &msg.packets {
-            match encode_frame(packet) {
+        for packet in msg.packets {
+            match into_frame(packet) {
                 Frame::Text(text) => ctx.text(text),
                 Frame::Binary(data) => ctx.binary(data),
             }

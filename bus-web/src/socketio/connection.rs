@@ -38,9 +38,6 @@ pub const CLIENT_ID_KEY: &str = "clientId";
 #[derive(Debug)]
 pub(crate) struct SessionState {
     engine: EngineSession,
-    /// Query, headers and address of the session's first request; each
-    /// CONNECT adds its own auth.
-    handshake: Handshake,
     inner: Mutex<Inner>,
 }
 
@@ -55,6 +52,9 @@ struct Inner {
     control: Vec<EngineMessage>,
     /// Set when the session closed or failed: nothing more is accepted.
     closed: bool,
+    /// The `connectTimeout` timer, cancelled by the first namespace joined
+    /// so that an idle session holds no timer task.
+    connect_timer: Option<actix_rt::task::JoinHandle<()>>,
     /// A client event its socket could not take yet (its inbound queue was
     /// full), retried by [`SessionState::inbound_ready`]. While it is held
     /// the Engine.IO session reads nothing more from the client.
@@ -71,19 +71,35 @@ struct HeldEvent {
 }
 
 impl SessionState {
-    pub(crate) fn new(
-        engine: EngineSession,
-        handshake: Handshake,
-        max_attachment_bytes: usize,
-    ) -> Self {
+    pub(crate) fn new(engine: EngineSession, max_attachment_bytes: usize) -> Self {
         let inner = Inner {
             reassembler: Reassembler::with_limit(max_attachment_bytes),
             ..Inner::default()
         };
         SessionState {
             engine,
-            handshake,
             inner: Mutex::new(inner),
+        }
+    }
+
+    /// Keeps the `connectTimeout` timer, to cancel it once a namespace is
+    /// joined.
+    pub(crate) fn set_connect_timer(&self, timer: actix_rt::task::JoinHandle<()>) {
+        self.lock().connect_timer = Some(timer);
+    }
+
+    /// The handshake of a CONNECT: query, headers and address of the
+    /// session's first request (kept once, by the Engine.IO session), plus
+    /// the CONNECT's own auth.
+    fn handshake(&self, auth: serde_json::Value) -> Handshake {
+        let request = self.engine.request();
+        let client_id = client_id(&auth).or_else(|| request.query.get(CLIENT_ID_KEY).cloned());
+        Handshake {
+            auth,
+            query: request.query.clone(),
+            headers: request.headers.clone(),
+            address: request.address,
+            client_id,
         }
     }
 
@@ -156,12 +172,7 @@ impl SessionState {
                 let auth = auth
                     .and_then(|text| serde_json::from_str(&text).ok())
                     .unwrap_or_else(|| serde_json::json!({}));
-                let client_id = client_id(&auth).or_else(|| self.handshake.client_id.clone());
-                let handshake = Handshake {
-                    auth,
-                    client_id,
-                    ..self.handshake.clone()
-                };
+                let handshake = self.handshake(auth);
                 let engine = self.engine.clone();
                 let waker: Waker = Arc::new(move || engine.notify());
                 let state = Arc::clone(self);
@@ -274,6 +285,9 @@ impl SessionState {
                     .control
                     .push(frames::connect_ok(&ns, socket.id().as_str()));
                 inner.sockets.insert(ns, socket);
+                if let Some(timer) = inner.connect_timer.take() {
+                    timer.abort();
+                }
             }
             Err(error) if inner.closed => {
                 tracing::debug!(sid = self.engine.sid(), ns, %error, "connection refused after the session closed");
@@ -302,7 +316,9 @@ impl SessionState {
         let mut gone = Vec::new();
         for (ns, socket) in &inner.sockets {
             items.clear();
+            items.reserve(socket.queued().min(max_batch));
             socket.drain(&mut items, max_batch);
+            out.reserve(items.len());
             for item in items.drain(..) {
                 match item {
                     Outbound::Event { event, ack_id, .. } => {
@@ -347,6 +363,9 @@ impl SessionState {
             inner.closed = true;
             inner.control.clear();
             inner.held = None;
+            if let Some(timer) = inner.connect_timer.take() {
+                timer.abort();
+            }
             std::mem::take(&mut inner.sockets)
         };
         for (_, socket) in sockets {

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use bus_core::{Bus, DisconnectReason, Handshake};
+use bus_core::{Bus, DisconnectReason};
 use dashmap::DashMap;
 
 use super::config::{SocketIoBuilder, SocketIoConfig};
-use super::connection::{SessionState, CLIENT_ID_KEY};
+use super::connection::SessionState;
 use crate::engineio::{CloseReason, EngineHandler, EngineIo, EngineMessage, EngineSession};
 
 /// The reason given to the Engine.IO session closed by `connectTimeout`.
@@ -162,24 +162,15 @@ impl Gateway {
 
 impl EngineHandler for Gateway {
     fn on_open(&self, session: &EngineSession) {
-        let request = session.request();
-        let handshake = Handshake {
-            query: request.query.clone(),
-            headers: request.headers.clone(),
-            address: request.address,
-            client_id: request.query.get(CLIENT_ID_KEY).cloned(),
-            ..Handshake::default()
-        };
         let state = Arc::new(SessionState::new(
             session.clone(),
-            handshake,
             self.config.max_attachment_bytes,
         ));
         self.sessions
             .insert(Arc::from(session.sid()), Arc::clone(&state));
         let weak = Arc::downgrade(&state);
         let timeout = self.config.connect_timeout;
-        actix_rt::spawn(async move {
+        let timer = actix_rt::spawn(async move {
             actix_rt::time::sleep(timeout).await;
             if let Some(state) = weak.upgrade() {
                 if state.is_idle() {
@@ -193,6 +184,7 @@ impl EngineHandler for Gateway {
                 }
             }
         });
+        state.set_connect_timer(timer);
     }
 
     fn on_message(&self, session: &EngineSession, message: EngineMessage) {

@@ -116,13 +116,36 @@ impl Drop for TestServer {
     }
 }
 
+/// How a test server serves WebSockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "each test binary uses the transports it tests")]
+pub(crate) enum Transport {
+    /// Through the actix-web route that `EngineIo::configure` registers.
+    Route,
+    /// Through the lean transport (`bus_web::engineio::serve`), as
+    /// bus-server serves them.
+    Lean,
+}
+
 impl TestServer {
     /// Serve every mount on `127.0.0.1:0` with one worker.
     pub(crate) fn start(mounts: Vec<(EngineConfig, Arc<dyn EngineHandler>)>) -> Self {
+        Self::start_on(Transport::Route, mounts)
+    }
+
+    /// Serve every mount on `127.0.0.1:0` with one worker, WebSockets
+    /// through `transport`.
+    pub(crate) fn start_on(
+        transport: Transport,
+        mounts: Vec<(EngineConfig, Arc<dyn EngineHandler>)>,
+    ) -> Self {
         let engines: Vec<EngineIo> = mounts
             .into_iter()
             .map(|(config, handler)| EngineIo::new(config, handler))
             .collect();
+        if transport == Transport::Lean {
+            return Self::start_lean(engines);
+        }
         let for_app = engines.clone();
         let server = HttpServer::new(move || {
             let mut app = App::new();
@@ -149,10 +172,52 @@ impl TestServer {
         }
     }
 
+    fn start_lean(engines: Vec<EngineIo>) -> Self {
+        let upgrade = engines
+            .iter()
+            .map(EngineIo::websocket_upgrade)
+            .reduce(|all, one| all.and(one))
+            .unwrap_or_else(|| panic!("no mount to serve"));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap_or_else(|error| panic!("cannot bind: {error}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|error| panic!("{error}"));
+        let for_app = engines.clone();
+        let builder = actix_server::Server::build()
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(1);
+        let server = bus_web::engineio::serve(builder, listener, upgrade, move || {
+            let mut app = App::new();
+            for engine in &for_app {
+                app = app.configure(engine.configure());
+            }
+            app
+        })
+        .unwrap_or_else(|error| panic!("cannot serve: {error}"));
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Self {
+            addr,
+            engines,
+            handle,
+        }
+    }
+
     /// One quiet mount at `path` recorded by the returned [`Recorder`].
     pub(crate) fn recorded(path: &str) -> (Self, Recorder) {
+        Self::recorded_on(Transport::Route, path)
+    }
+
+    /// One quiet mount at `path`, WebSockets through `transport`, recorded
+    /// by the returned [`Recorder`].
+    pub(crate) fn recorded_on(transport: Transport, path: &str) -> (Self, Recorder) {
         let recorder = Recorder::default();
-        let server = Self::start(vec![(quiet_config(path), Arc::new(recorder.clone()))]);
+        let server = Self::start_on(
+            transport,
+            vec![(quiet_config(path), Arc::new(recorder.clone()))],
+        );
         (server, recorder)
     }
 

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use bus_core::{
     AckResponder, AtLeastOnce, Bus, ConnectError, Event, NamespaceConfig, Payload, Socket,
 };
@@ -176,20 +176,26 @@ impl InteropServer {
             system.block_on(async move {
                 let gateway = configure(SocketIo::builder(server_bus)).build();
                 let app_gateway = gateway.clone();
-                let bound = HttpServer::new(move || App::new().configure(app_gateway.configure()))
+                // Served as bus-server serves: WebSockets on the lean transport.
+                let upgrade = gateway.engine().websocket_upgrade();
+                let builder = actix_server::Server::build()
                     .workers(1)
                     .disable_signals()
-                    .shutdown_timeout(1)
-                    .bind(("127.0.0.1", 0));
-                let server = match bound {
-                    Ok(server) => server,
+                    .shutdown_timeout(1);
+                let bound = std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|listener| {
+                    let addr = listener.local_addr()?;
+                    let server = bus_web::engineio::serve(builder, listener, upgrade, move || {
+                        App::new().configure(app_gateway.configure())
+                    })?;
+                    Ok((vec![addr], server))
+                });
+                let (addrs, server) = match bound {
+                    Ok(bound) => bound,
                     Err(error) => {
                         let _ = ready_tx.send(Err(format!("cannot bind 127.0.0.1:0: {error}")));
                         return;
                     }
                 };
-                let addrs = server.addrs();
-                let server = server.run();
                 let _ = ready_tx.send(Ok((addrs, gateway, server.handle())));
                 let _ = server.await;
             });
