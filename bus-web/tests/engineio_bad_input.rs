@@ -1,5 +1,6 @@
 //! Bad input over Engine.IO: each bad connection is closed, and only that
-//! one; other connections keep working.
+//! one; other connections keep working. Every test runs once per WebSocket
+//! transport (the actix-web route and the lean one).
 
 mod common;
 
@@ -26,9 +27,8 @@ async fn still_echoes(ws: &mut Ws) {
     assert_eq!(ws_text(ws).await, "4still here");
 }
 
-#[actix_rt::test]
-async fn a_malformed_packet_closes_only_its_websocket() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn a_malformed_packet_closes_only_its_websocket(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let (mut bystander, bystander_sid) = ws_session(&server).await;
     for garbage in ["abc", "", "7", "0{not json", "0{}"] {
         let (mut bad, sid) = ws_session(&server).await;
@@ -44,14 +44,13 @@ async fn a_malformed_packet_closes_only_its_websocket() {
     assert!(recorder.closes_of(&bystander_sid).is_empty());
 }
 
-#[actix_rt::test]
-async fn an_oversized_websocket_frame_closes_only_its_connection() {
+async fn an_oversized_websocket_frame_closes_only_its_connection(transport: Transport) {
     let recorder = Recorder::default();
     let config = EngineConfig {
         max_payload: 1000,
         ..quiet_config(PATH)
     };
-    let server = TestServer::start(vec![(config, Arc::new(recorder.clone()))]);
+    let server = TestServer::start_on(transport, vec![(config, Arc::new(recorder.clone()))]);
     let (mut bystander, _) = ws_session(&server).await;
     let (mut big, sid) = ws_session(&server).await;
     ws_send(&mut big, &format!("4{}", "x".repeat(2000))).await;
@@ -63,9 +62,10 @@ async fn an_oversized_websocket_frame_closes_only_its_connection() {
     still_echoes(&mut bystander).await;
 }
 
-#[actix_rt::test]
-async fn garbage_bytes_after_the_websocket_handshake_close_only_that_connection() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn garbage_bytes_after_the_websocket_handshake_close_only_that_connection(
+    transport: Transport,
+) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let (mut bystander, _) = ws_session(&server).await;
     let mut raw = tokio::net::TcpStream::connect(server.addr)
         .await
@@ -119,9 +119,8 @@ async fn garbage_bytes_after_the_websocket_handshake_close_only_that_connection(
     still_echoes(&mut bystander).await;
 }
 
-#[actix_rt::test]
-async fn an_unexpected_packet_on_a_probing_websocket_drops_only_the_probe() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn an_unexpected_packet_on_a_probing_websocket_drops_only_the_probe(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let sid = polling_session(&server, PATH).await;
     let mut probe =
         ws_connect(&server.ws(&format!("{PATH}?EIO=4&transport=websocket&sid={sid}"))).await;
@@ -134,17 +133,15 @@ async fn an_unexpected_packet_on_a_probing_websocket_drops_only_the_probe() {
     assert!(recorder.closes_of(&sid).is_empty());
 }
 
-#[actix_rt::test]
-async fn a_websocket_with_an_unknown_sid_is_refused() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn a_websocket_with_an_unknown_sid_is_refused(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     let url = server.ws(&format!("{PATH}?EIO=4&transport=websocket&sid=unknown"));
     let result = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await;
     assert!(matches!(result, Ok(Err(_))), "{result:?}");
 }
 
-#[actix_rt::test]
-async fn a_websocket_with_a_bad_eio_is_refused() {
-    let (server, _recorder) = TestServer::recorded(PATH);
+async fn a_websocket_with_a_bad_eio_is_refused(transport: Transport) {
+    let (server, _recorder) = TestServer::recorded_on(transport, PATH);
     for query in [
         "EIO=3&transport=websocket",
         "transport=websocket",
@@ -157,9 +154,8 @@ async fn a_websocket_with_a_bad_eio_is_refused() {
     assert_eq!(server.engines[0].session_count(), 0);
 }
 
-#[actix_rt::test]
-async fn a_malformed_polling_payload_closes_only_its_session() {
-    let (server, recorder) = TestServer::recorded(PATH);
+async fn a_malformed_polling_payload_closes_only_its_session(transport: Transport) {
+    let (server, recorder) = TestServer::recorded_on(transport, PATH);
     let client = http_client();
     let good = polling_session(&server, PATH).await;
     let bad = polling_session(&server, PATH).await;
@@ -190,3 +186,36 @@ async fn a_malformed_polling_payload_closes_only_its_session() {
     assert_eq!(post(&client, &url(&good), "4fine").await.0, 200);
     assert_eq!(get(&client, &url(&good)).await, (200, "4fine".into()));
 }
+
+/// Runs every test of this file against both WebSocket transports: the
+/// actix-web route (`route::...`) and the lean transport (`lean::...`).
+macro_rules! on_both_transports {
+    ($($name:ident),* $(,)?) => {
+        mod route {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name(super::Transport::Route).await
+                }
+            )*
+        }
+        mod lean {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name(super::Transport::Lean).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_transports!(
+    a_malformed_packet_closes_only_its_websocket,
+    an_oversized_websocket_frame_closes_only_its_connection,
+    garbage_bytes_after_the_websocket_handshake_close_only_that_connection,
+    an_unexpected_packet_on_a_probing_websocket_drops_only_the_probe,
+    a_websocket_with_an_unknown_sid_is_refused,
+    a_websocket_with_a_bad_eio_is_refused,
+    a_malformed_polling_payload_closes_only_its_session,
+);

@@ -365,6 +365,93 @@ async fn a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound
     assert_eq!(session, 1, "{sid}");
 }
 
+/// Takes every message, then says it is not ready three times in a row
+/// after each (as a handler whose consumer is full would), and records when
+/// each message arrived.
+#[derive(Debug, Default, Clone)]
+struct Gate {
+    arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    refusals: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl EngineHandler for Gate {
+    fn on_open(&self, _session: &EngineSession) {}
+    fn on_message(&self, _session: &EngineSession, message: EngineMessage) {
+        if let (EngineMessage::Text(text), Ok(mut arrivals)) = (message, self.arrivals.lock()) {
+            arrivals.push((text.to_string(), std::time::Instant::now()));
+        }
+        self.refusals.store(3, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn inbound_ready(&self, _session: &EngineSession) -> bool {
+        use std::sync::atomic::Ordering;
+        self.refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_err()
+    }
+    fn drain_outbound(&self, _session: &EngineSession, _out: &mut Vec<EngineMessage>) {}
+    fn on_close(&self, _session: &EngineSession, _reason: CloseReason) {}
+}
+
+impl Gate {
+    /// Waits (bounded) for `count` messages, then checks they are `0..count`
+    /// in order and that each waited for the handler (at least the 1 + 2 + 4
+    /// ms of the session's retries) before the next was read.
+    async fn expect_held_back(&self, count: usize) {
+        let deadline = std::time::Instant::now() + WAIT;
+        let arrivals = loop {
+            let arrivals = self.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+            if arrivals.len() >= count || std::time::Instant::now() > deadline {
+                break arrivals;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let texts: Vec<String> = arrivals.iter().map(|(text, _)| text.clone()).collect();
+        let expected: Vec<String> = (0..count).map(|i| i.to_string()).collect();
+        assert_eq!(texts, expected);
+        for pair in arrivals.windows(2) {
+            let gap = pair[1].1.duration_since(pair[0].1);
+            assert!(gap >= Duration::from_millis(7), "read too early: {gap:?}");
+        }
+    }
+}
+
+async fn a_client_is_not_read_from_while_the_handler_is_not_ready(transport: Transport) {
+    let gate = Gate::default();
+    let server = TestServer::start_on(
+        transport,
+        vec![(quiet_config(PATH), Arc::new(gate.clone()))],
+    );
+    let mut ws = ws_connect(&ws_url(&server, None)).await;
+    ws_text(&mut ws).await;
+    for i in 0..20 {
+        ws_send(&mut ws, &format!("4{i}")).await;
+    }
+    gate.expect_held_back(20).await;
+}
+
+async fn a_polling_post_is_answered_once_the_handler_took_everything(transport: Transport) {
+    let gate = Gate::default();
+    let server = TestServer::start_on(
+        transport,
+        vec![(quiet_config(PATH), Arc::new(gate.clone()))],
+    );
+    let sid = polling_session(&server, PATH).await;
+    let body: Vec<String> = (0..10).map(|i| format!("4{i}")).collect();
+    let started = std::time::Instant::now();
+    let answer = post(
+        &http_client(),
+        &poll_url(&server, &sid),
+        &body.join("\u{1e}"),
+    )
+    .await;
+    assert_eq!(answer, (200, "ok".to_owned()));
+    // Answered only after the last message was taken.
+    assert!(started.elapsed() >= Duration::from_millis(9 * 7));
+    gate.expect_held_back(10).await;
+}
+
 /// Runs every test of this file against both WebSocket transports: the
 /// actix-web route (`route::...`) and the lean transport (`lean::...`).
 macro_rules! on_both_transports {
@@ -401,4 +488,6 @@ on_both_transports!(
     queued_messages_are_pulled_and_written_in_one_batch,
     a_websocket_client_that_does_not_read_is_closed_without_hurting_others,
     a_websocket_client_that_reads_gets_a_flood_larger_than_the_buffer_bound,
+    a_client_is_not_read_from_while_the_handler_is_not_ready,
+    a_polling_post_is_answered_once_the_handler_took_everything,
 );

@@ -8,6 +8,9 @@
 //! - the `/bench` namespace that the `fanout-load` generator drives;
 //! - bus-core's default namespace `/`, with no handlers.
 //!
+//! WebSockets use the gateway's lean transport (`bus_web::engineio::serve`),
+//! and every connection has `TCP_NODELAY`.
+//!
 //! Every setting is a flag and an environment variable (`bus-server --help`).
 //! Ctrl-C or SIGTERM closes every session, then stops the HTTP server.
 

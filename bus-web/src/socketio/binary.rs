@@ -41,7 +41,9 @@ pub struct Decoded {
 /// ```
 #[derive(Debug)]
 pub struct Reassembler {
-    pending: Option<Pending>,
+    /// Boxed: most sessions never send a binary packet, and this sits in
+    /// every session's state.
+    pending: Option<Box<Pending>>,
     max_bytes: usize,
 }
 
@@ -111,12 +113,12 @@ impl Reassembler {
                 attachments: Vec::new(),
             }));
         }
-        self.pending = Some(Pending {
+        self.pending = Some(Box::new(Pending {
             packet,
             expected,
             buffers: Vec::with_capacity(expected),
             bytes: 0,
-        });
+        }));
         Ok(None)
     }
 
@@ -144,12 +146,12 @@ impl Reassembler {
         if pending.buffers.len() < pending.expected {
             return Ok(None);
         }
-        let Some(Pending {
-            packet, buffers, ..
-        }) = self.pending.take()
-        else {
+        let Some(pending) = self.pending.take() else {
             return Err(DecodeError::UnexpectedBinary);
         };
+        let Pending {
+            packet, buffers, ..
+        } = *pending;
         check_placeholders(&packet, buffers.len())?;
         Ok(Some(Decoded {
             packet,

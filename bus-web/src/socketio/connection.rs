@@ -58,7 +58,7 @@ struct Inner {
     /// A client event its socket could not take yet (its inbound queue was
     /// full), retried by [`SessionState::inbound_ready`]. While it is held
     /// the Engine.IO session reads nothing more from the client.
-    held: Option<HeldEvent>,
+    held: Option<Box<HeldEvent>>,
 }
 
 /// A client event waiting for room in its socket's inbound queue.
@@ -217,12 +217,12 @@ impl SessionState {
                             ns,
                             "the socket's handlers lag behind: holding the client's event"
                         );
-                        inner.held = Some(HeldEvent {
+                        inner.held = Some(Box::new(HeldEvent {
                             ns,
                             event,
                             payload,
                             id,
-                        });
+                        }));
                     }
                 }
             }
