@@ -156,9 +156,13 @@ impl fmt::Debug for AckResponder {
 impl AckResponder {
     /// Answers with one value.
     ///
+    /// The answer is queued behind everything the handler emitted to its
+    /// own socket before answering, so the client sees those first.
+    ///
     /// # Errors
     /// [`EmitError::Encode`] if `value` cannot be serialised;
-    /// [`EmitError::Closed`] if the socket is gone.
+    /// [`EmitError::Closed`] if the socket is gone; [`EmitError::Busy`] if
+    /// the namespace's mailbox is full.
     pub fn send<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EmitError> {
         let payload = Payload::json(value)?;
         self.send_payload(payload)
@@ -167,7 +171,8 @@ impl AckResponder {
     /// Answers with a raw payload (several arguments, or binary).
     ///
     /// # Errors
-    /// [`EmitError::Closed`] if the socket is gone.
+    /// [`EmitError::Closed`] if the socket is gone; [`EmitError::Busy`] if
+    /// the namespace's mailbox is full.
     pub fn send_payload(self, payload: Payload) -> Result<(), EmitError> {
         self.used.store(true, Ordering::Release);
         match self.direction {

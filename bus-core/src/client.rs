@@ -323,10 +323,13 @@ impl Client {
     ) -> Result<(), EmitError> {
         self.inner
             .conn
-            .event_from_client(event, payload, None)
-            .map_err(|e| match e {
-                InboundError::Full => EmitError::Busy,
-                InboundError::Closed => EmitError::Closed,
+            .send_event(Event::new(event, payload), None)
+            .map_err(|(e, event)| {
+                let err = match e {
+                    InboundError::Full => EmitError::busy(),
+                    InboundError::Closed => EmitError::closed(),
+                };
+                err.with_event(Some(Arc::new(event)))
             })
     }
 
@@ -344,10 +347,51 @@ impl Client {
         T: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
+        let payload = Payload::json(data).map_err(|e| AckError::Send(e.to_string()));
+        self.ack_round(event, payload, timeout, decode_ack::<R>)
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack) with a raw payload, and
+    /// the answer handed over raw (binary attachments included).
+    ///
+    /// # Errors
+    /// [`AckError::Timeout`], [`AckError::Closed`], [`AckError::Send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::executor::block_on;
+    /// use bus_core::Payload;
+    /// let bus = bus_core::Bus::start();
+    /// let ns = bus.of("/");
+    /// ns.on_connection(|s| s.on("blob", |_s, _: (), ack| {
+    ///     let _ = ack.unwrap().send_payload(Payload::binary(vec![1u8, 2, 3]));
+    /// }));
+    /// let client = block_on(ns.connect(Default::default())).unwrap();
+    /// let answer = block_on(client.emit_with_ack_payload("blob", Payload::empty(), Duration::from_secs(5))).unwrap();
+    /// assert_eq!(&answer.attachments[0][..], &[1, 2, 3]);
+    /// ```
+    pub fn emit_with_ack_payload(
+        &self,
+        event: impl Into<String>,
+        payload: Payload,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
+        self.ack_round(event, Ok(payload), timeout, |answer| answer)
+    }
+
+    fn ack_round<R: Send + 'static>(
+        &self,
+        event: impl Into<String>,
+        payload: Result<Payload, AckError>,
+        timeout: Duration,
+        decode: fn(Result<Payload, AckError>) -> Result<R, AckError>,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
         let inner = self.inner.clone();
         let (tx, rx) = oneshot::channel();
         let sent = (|| {
-            let payload = Payload::json(data).map_err(|e| AckError::Send(e.to_string()))?;
+            let payload = payload?;
             let id = inner
                 .acks
                 .register(PendingAck {
@@ -370,7 +414,7 @@ impl Client {
         async move {
             let id = sent?;
             match timer.timeout(timeout, rx).await {
-                Some(Ok(result)) => decode_ack(result),
+                Some(Ok(result)) => decode(result),
                 Some(Err(_)) => Err(AckError::Closed),
                 None => {
                     inner.acks.take(id);

@@ -17,7 +17,7 @@ use actix::Addr;
 use crate::ack::AckMap;
 use crate::error::{EmitError, InboundError};
 use crate::id::SocketId;
-use crate::messages::{ClientEvent, Close, ReliableAck};
+use crate::messages::{AckToClient, ClientEvent, Close, ReliableAck};
 use crate::metrics::Counters;
 use crate::namespace::Namespace;
 use crate::payload::{Event, Payload};
@@ -108,19 +108,25 @@ impl SocketShared {
     }
 
     /// Queues the server side's answer to a client's ack request.
-    pub(crate) fn push_ack(&self, ack_id: u64, payload: Payload) -> Result<(), EmitError> {
+    ///
+    /// The answer goes through the namespace actor, like this socket's own
+    /// emits, so the client sees everything the handler emitted before
+    /// answering first (Socket.IO's order), and nothing after a server-side
+    /// `Disconnect`. A full queue is handled by the namespace's
+    /// [`FullQueuePolicy`](crate::FullQueuePolicy), as for an emit.
+    pub(crate) fn push_ack(
+        self: &Arc<Self>,
+        ack_id: u64,
+        payload: Payload,
+    ) -> Result<(), EmitError> {
         if !self.open.load(Ordering::Acquire) {
-            return Err(EmitError::Closed);
+            return Err(EmitError::closed());
         }
-        match self.outbound.push(Outbound::Ack { ack_id, payload }) {
-            Ok(depth) => {
-                self.counters().depth(depth);
-                Ok(())
-            }
-            Err(_) => Err(EmitError::QueueFull {
-                sockets: vec![self.id.clone()],
-            }),
-        }
+        self.ns.send_command(AckToClient {
+            socket: self.clone(),
+            ack_id,
+            payload,
+        })
     }
 
     /// The client answered `ack_id`.
@@ -229,18 +235,28 @@ impl Connection {
         payload: Payload,
         ack_id: Option<u64>,
     ) -> Result<(), InboundError> {
+        self.send_event(Event::new(name, payload), ack_id)
+            .map_err(|(e, _)| e)
+    }
+
+    /// As [`event_from_client`](Self::event_from_client), handing the event
+    /// back with the error.
+    pub(crate) fn send_event(
+        &self,
+        event: Event,
+        ack_id: Option<u64>,
+    ) -> Result<(), (InboundError, Event)> {
         if !self.shared.open.load(Ordering::Acquire) {
-            return Err(InboundError::Closed);
+            return Err((InboundError::Closed, event));
         }
         let Some(actor) = self.shared.actor.get() else {
-            return Err(InboundError::Closed);
+            return Err((InboundError::Closed, event));
         };
-        let event = Event::new(name, payload);
         actor
             .try_send(ClientEvent { event, ack_id })
             .map_err(|e| match e {
-                actix::prelude::SendError::Full(_) => InboundError::Full,
-                actix::prelude::SendError::Closed(_) => InboundError::Closed,
+                actix::prelude::SendError::Full(m) => (InboundError::Full, m.event),
+                actix::prelude::SendError::Closed(m) => (InboundError::Closed, m.event),
             })
     }
 

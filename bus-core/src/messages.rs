@@ -97,6 +97,20 @@ pub(crate) struct Select {
 #[rtype(result = "()")]
 pub(crate) struct SocketClosed {
     pub(crate) socket: SocketId,
+    /// Set when the server side closed the socket: the namespace queues
+    /// `Outbound::Disconnect` after everything this socket's handlers
+    /// emitted or answered before closing.
+    pub(crate) disconnect: Option<DisconnectReason>,
+}
+
+/// Namespace: queue the server side's answer to a client's ack request,
+/// in order with the socket's emits (they share this mailbox).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct AckToClient {
+    pub(crate) socket: Arc<SocketShared>,
+    pub(crate) ack_id: u64,
+    pub(crate) payload: crate::payload::Payload,
 }
 
 /// Namespace: an at-least-once event was acknowledged.

@@ -26,6 +26,7 @@ use crate::metrics::{Counters, NamespaceMetrics};
 use crate::middleware::Middleware;
 use crate::namespace_actor::NamespaceActor;
 use crate::operators::BroadcastOperator;
+use crate::payload::Payload;
 use crate::queue::Waker;
 use crate::room::RoomInfo;
 use crate::socket::Socket;
@@ -338,6 +339,19 @@ impl Namespace {
         self.operator().emit_with_ack(event, data)
     }
 
+    /// Emits a raw payload to every socket and collects their raw answers
+    /// (binary attachments included).
+    ///
+    /// # Errors
+    /// See [`BroadcastOperator::emit_with_ack_payload`].
+    pub fn emit_with_ack_payload(
+        &self,
+        event: impl Into<String>,
+        payload: Payload,
+    ) -> impl Future<Output = Result<AckResponses<Payload>, EmitError>> + Send + 'static {
+        self.operator().emit_with_ack_payload(event, payload)
+    }
+
     /// Every socket of the namespace.
     ///
     /// # Errors
@@ -409,6 +423,11 @@ impl Namespace {
         }
     }
 
+    /// Whether the namespace actor is still running.
+    pub(crate) fn running(&self) -> bool {
+        self.inner.addr.connected()
+    }
+
     /// Sends a command without waiting; `Busy` when the mailbox is full.
     pub(crate) fn send_command<M>(&self, msg: M) -> Result<(), EmitError>
     where
@@ -417,9 +436,21 @@ impl Namespace {
         NamespaceActor: Handler<M>,
         <NamespaceActor as Actor>::Context: ToEnvelope<NamespaceActor, M>,
     {
+        self.try_command(msg).map_err(|(e, _)| e)
+    }
+
+    /// As [`send_command`](Self::send_command), handing the message back
+    /// with the error (so an emit can hand its event back).
+    pub(crate) fn try_command<M>(&self, msg: M) -> Result<(), (EmitError, M)>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        NamespaceActor: Handler<M>,
+        <NamespaceActor as Actor>::Context: ToEnvelope<NamespaceActor, M>,
+    {
         self.inner.addr.try_send(msg).map_err(|e| match e {
-            actix::prelude::SendError::Full(_) => EmitError::Busy,
-            actix::prelude::SendError::Closed(_) => EmitError::Closed,
+            actix::prelude::SendError::Full(m) => (EmitError::busy(), m),
+            actix::prelude::SendError::Closed(m) => (EmitError::closed(), m),
         })
     }
 

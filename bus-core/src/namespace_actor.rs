@@ -34,8 +34,8 @@ use crate::dispatch;
 use crate::error::{AckError, ConnectError};
 use crate::id::SocketId;
 use crate::messages::{
-    Broadcast, Connect, FanoutReport, Join, Leave, RoomJoined, RoomLeft, RoomLookup, Select,
-    SelectOp, Shutdown, SocketClosed, Target,
+    AckToClient, Broadcast, Connect, FanoutReport, Join, Leave, RoomJoined, RoomLeft, RoomLookup,
+    Select, SelectOp, Shutdown, SocketClosed, Target,
 };
 use crate::metrics::{Counters, DropReason};
 use crate::middleware;
@@ -673,6 +673,14 @@ impl Handler<SocketClosed> for NamespaceActor {
         let Some(entry) = self.sockets.get(&msg.socket) else {
             return;
         };
+        if let Some(reason) = msg.disconnect {
+            // After every emit and ack answer the socket's handlers made
+            // before closing (they came through this mailbox first).
+            let (_, _) = entry
+                .shared
+                .outbound
+                .push_evicting(Outbound::Disconnect { reason });
+        }
         let rooms: Vec<String> = entry.rooms.iter().cloned().collect();
         let client = entry.client.clone();
         for r in &rooms {
@@ -712,5 +720,32 @@ impl Handler<Shutdown> for NamespaceActor {
             e.shared.request_close(DisconnectReason::ServerShuttingDown);
         }
         let _ = ctx;
+    }
+}
+
+impl Handler<AckToClient> for NamespaceActor {
+    type Result = ();
+
+    /// Queues an ack answer behind everything the socket's handlers emitted
+    /// before answering, under the namespace's full-queue policy. Not
+    /// counted as a delivered event.
+    fn handle(&mut self, msg: AckToClient, _ctx: &mut Context<Self>) {
+        // Once `SocketClosed` is handled the socket is gone from the table
+        // and may hold its `Disconnect`: nothing follows it.
+        let current = self
+            .sockets
+            .get(&msg.socket.id)
+            .is_some_and(|e| Arc::ptr_eq(&e.shared, &msg.socket));
+        if !current {
+            return;
+        }
+        let item = Outbound::Ack {
+            ack_id: msg.ack_id,
+            payload: msg.payload,
+        };
+        let mut report = FanoutReport::default();
+        if self.fanout().push(&msg.socket, item, false, &mut report) {
+            self.counters.depth(msg.socket.outbound.len());
+        }
     }
 }

@@ -127,6 +127,7 @@ impl BroadcastOperator {
         payload: Payload,
     ) -> Result<(), EmitError> {
         self.send(Event::new(event, payload), None, None)
+            .map(|_| ())
     }
 
     /// Emits and waits until the namespace has fanned the event out.
@@ -145,16 +146,21 @@ impl BroadcastOperator {
             .map_err(EmitError::from)
             .and_then(|p| self.send(Event::new(event, p), None, Some(tx)));
         async move {
-            sent?;
-            let report = rx.await.map_err(|_| EmitError::Closed)?;
+            let event = sent?;
+            let report = match rx.await {
+                Ok(report) => report,
+                Err(_) => return Err(EmitError::closed().with_event(event)),
+            };
             if report.rejected.is_empty() {
                 Ok(EmitReport {
                     queued: report.queued,
                 })
             } else {
-                Err(EmitError::QueueFull {
+                let err = EmitError::QueueFull {
                     sockets: report.rejected,
-                })
+                    event: None,
+                };
+                Err(err.with_event(event))
             }
         }
     }
@@ -174,16 +180,62 @@ impl BroadcastOperator {
         R: DeserializeOwned + Send + 'static,
         T: Serialize + ?Sized,
     {
+        self.ack_round(event, Payload::json(data), decode_ack::<R>)
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack) with a raw payload, and
+    /// each answer handed over raw: its binary attachments included (a
+    /// remote client may answer with binary data, which no `R` decodes).
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit) for the send itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::executor::block_on;
+    /// use bus_core::Payload;
+    /// let bus = bus_core::Bus::start();
+    /// let ns = bus.of("/");
+    /// let client = block_on(ns.connect_with(Default::default(), |c| {
+    ///     c.on("thumbnail", |_: (), ack| {
+    ///         let _ = ack.unwrap().send_payload(Payload::binary(vec![0xff, 0xd8]));
+    ///     });
+    /// })).unwrap();
+    /// let answers = block_on(
+    ///     ns.timeout(Duration::from_secs(5)).emit_with_ack_payload("thumbnail", Payload::empty()),
+    /// ).unwrap();
+    /// let (who, answer) = &answers.answered[0];
+    /// assert_eq!(who, client.id());
+    /// assert_eq!(&answer.attachments[0][..], &[0xff, 0xd8]);
+    /// ```
+    pub fn emit_with_ack_payload(
+        &self,
+        event: impl Into<String>,
+        payload: Payload,
+    ) -> impl Future<Output = Result<AckResponses<Payload>, EmitError>> + Send + 'static {
+        self.ack_round(event, Ok(payload), |answer| answer)
+    }
+
+    /// Emits and collects one answer per recipient, each turned into `R`
+    /// by `decode`.
+    fn ack_round<R: Send + 'static>(
+        &self,
+        event: impl Into<String>,
+        payload: Result<Payload, crate::error::EncodeError>,
+        decode: fn(Result<Payload, AckError>) -> Result<R, AckError>,
+    ) -> impl Future<Output = Result<AckResponses<R>, EmitError>> + Send + 'static {
         let (ack_tx, mut ack_rx) = mpsc::unbounded();
         let (rep_tx, rep_rx) = oneshot::channel();
-        let sent = Payload::json(data)
+        let sent = payload
             .map_err(EmitError::from)
             .and_then(|p| self.send(Event::new(event, p), Some(ack_tx), Some(rep_tx)));
         let timeout = self.timeout.unwrap_or(self.ns.config().ack_timeout);
         let timer = self.ns.timer().clone();
         async move {
             sent?;
-            let report = rep_rx.await.map_err(|_| EmitError::Closed)?;
+            let report = rep_rx.await.map_err(|_| EmitError::closed())?;
             let mut waiting: std::collections::HashMap<
                 SocketId,
                 (Arc<crate::connection::SocketShared>, u64),
@@ -205,7 +257,7 @@ impl BroadcastOperator {
                 match futures::future::select(ack_rx.next(), sleep.as_mut()).await {
                     futures::future::Either::Left((Some((socket, result)), _)) => {
                         if waiting.remove(&socket).is_some() {
-                            match decode_ack::<R>(result) {
+                            match decode(result) {
                                 Ok(r) => out.answered.push((socket, r)),
                                 Err(e) => out.failed.push((socket, e)),
                             }
@@ -223,19 +275,28 @@ impl BroadcastOperator {
         }
     }
 
+    /// Hands the command to the namespace actor; returns the shared event
+    /// when a report is awaited (for a later error to hand back), or an
+    /// error carrying the event.
     fn send(
         &self,
         event: Event,
         ack: Option<crate::ack::BroadcastTx>,
         report: Option<oneshot::Sender<crate::messages::FanoutReport>>,
-    ) -> Result<(), EmitError> {
-        self.ns.send_command(Broadcast {
-            event: Arc::new(event),
+    ) -> Result<Option<Arc<Event>>, EmitError> {
+        let event = Arc::new(event);
+        let keep = report.as_ref().map(|_| event.clone());
+        let msg = Broadcast {
+            event,
             target: self.target.clone(),
             volatile: self.volatile,
             ack,
             report,
-        })
+        };
+        match self.ns.try_command(msg) {
+            Ok(()) => Ok(keep),
+            Err((e, msg)) => Err(e.with_event(Some(msg.event))),
+        }
     }
 
     /// The selected sockets' server-side handles.
@@ -252,7 +313,7 @@ impl BroadcastOperator {
         });
         async move {
             sent?;
-            rx.await.map_err(|_| EmitError::Closed)
+            rx.await.map_err(|_| EmitError::closed())
         }
     }
 

@@ -35,6 +35,10 @@ pub enum DisconnectReason {
     SlowConsumer,
     /// A server-side handler of this socket panicked (the namespace lives on).
     HandlerPanicked,
+    /// The server side closed the socket's underlying connection
+    /// ([`Socket::close_transport`](crate::Socket::close_transport), Socket.IO's
+    /// `socket.conn.close()`): see [`closes_transport`](Self::closes_transport).
+    ForcedClose,
 }
 
 impl DisconnectReason {
@@ -50,6 +54,7 @@ impl DisconnectReason {
             DisconnectReason::ServerShuttingDown => "server shutting down",
             DisconnectReason::SlowConsumer => "slow consumer",
             DisconnectReason::HandlerPanicked => "handler panicked",
+            DisconnectReason::ForcedClose => "forced close",
         }
     }
 
@@ -62,7 +67,26 @@ impl DisconnectReason {
                 | DisconnectReason::ServerShuttingDown
                 | DisconnectReason::SlowConsumer
                 | DisconnectReason::HandlerPanicked
+                | DisconnectReason::ForcedClose
         )
+    }
+
+    /// True when a gateway must close the whole underlying connection (the
+    /// Engine.IO session, and with it every namespace socket on it) instead
+    /// of sending the namespace a DISCONNECT packet, as Socket.IO does for
+    /// `socket.conn.close()`: the client then sees `transport close` and
+    /// reconnects on its own, where after a DISCONNECT it would not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bus_core::DisconnectReason;
+    /// assert!(DisconnectReason::ForcedClose.closes_transport());
+    /// assert!(DisconnectReason::ForcedClose.is_server_initiated());
+    /// assert!(!DisconnectReason::ServerNamespaceDisconnect.closes_transport());
+    /// ```
+    pub fn closes_transport(&self) -> bool {
+        matches!(self, DisconnectReason::ForcedClose)
     }
 }
 

@@ -18,7 +18,7 @@ use futures::channel::oneshot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::ack::{AckResponder, Direction};
+use crate::ack::{AckResponder, AckResponses, Direction};
 use crate::connection::{Handshake, SocketShared};
 use crate::error::{AckError, EmitError};
 use crate::id::SocketId;
@@ -205,16 +205,46 @@ impl Socket {
             .own()
             .timeout(timeout)
             .emit_with_ack::<R, T>(event, data);
-        async move {
-            let mut responses = fut.await.map_err(|_| AckError::Closed)?;
-            if let Some((_, r)) = responses.answered.pop() {
-                return Ok(r);
-            }
-            match responses.failed.pop() {
-                Some((_, e)) => Err(e),
-                None => Err(AckError::Closed),
-            }
-        }
+        async move { the_answer(fut.await) }
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack) with a raw payload, and
+    /// the client's answer handed over raw: a remote client may answer with
+    /// binary data (attachments), which [`emit_with_ack`](Self::emit_with_ack)
+    /// cannot decode.
+    ///
+    /// # Errors
+    /// [`AckError::Timeout`], [`AckError::Closed`] (socket closed while
+    /// waiting, or could not send), [`AckError::NotDelivered`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::executor::block_on;
+    /// use bus_core::Payload;
+    /// let bus = bus_core::Bus::start();
+    /// let ns = bus.of("/");
+    /// let _client = block_on(ns.connect_with(Default::default(), |c| {
+    ///     c.on("photo", |_: (), ack| {
+    ///         let _ = ack.unwrap().send_payload(Payload::binary(vec![0x89, 0x50]));
+    ///     });
+    /// })).unwrap();
+    /// let socket = block_on(ns.fetch_sockets()).unwrap().remove(0);
+    /// let answer = block_on(socket.emit_with_ack_payload("photo", Payload::empty(), Duration::from_secs(5))).unwrap();
+    /// assert_eq!(&answer.attachments[0][..], &[0x89, 0x50]);
+    /// ```
+    pub fn emit_with_ack_payload(
+        &self,
+        event: impl Into<String>,
+        payload: Payload,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
+        let fut = self
+            .own()
+            .timeout(timeout)
+            .emit_with_ack_payload(event, payload);
+        async move { the_answer(fut.await) }
     }
 
     fn own(&self) -> BroadcastOperator {
@@ -273,6 +303,46 @@ impl Socket {
         self.shared
             .request_close(DisconnectReason::ServerNamespaceDisconnect);
     }
+
+    /// Closes this socket's underlying connection, like Socket.IO's
+    /// `socket.conn.close()`: the socket closes with
+    /// [`DisconnectReason::ForcedClose`], and its client side receives
+    /// `Outbound::Disconnect { reason: ForcedClose }` after everything
+    /// queued before. A gateway closes the transport for it (see
+    /// [`DisconnectReason::closes_transport`]), so a remote client sees
+    /// `transport close` and reconnects; an in-process client is simply
+    /// disconnected with that reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bus_core::DisconnectReason;
+    /// let bus = bus_core::Bus::start();
+    /// let ns = bus.of("/");
+    /// ns.on_connection(|s| s.on("kick", |s, _: (), _| s.close_transport()));
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let client = futures::executor::block_on(ns.connect_with(Default::default(), move |c| {
+    ///     c.on_disconnect(move |reason| { let _ = tx.send(reason); });
+    /// })).unwrap();
+    /// client.emit("kick", &()).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), DisconnectReason::ForcedClose);
+    /// ```
+    pub fn close_transport(&self) {
+        self.shared.request_close(DisconnectReason::ForcedClose);
+    }
+}
+
+/// The one answer of an `emit_with_ack` to a single socket.
+fn the_answer<R>(responses: Result<AckResponses<R>, EmitError>) -> Result<R, AckError> {
+    let mut responses = responses.map_err(|_| AckError::Closed)?;
+    if let Some((_, r)) = responses.answered.pop() {
+        return Ok(r);
+    }
+    match responses.failed.pop() {
+        Some((_, e)) => Err(e),
+        None => Err(AckError::Closed),
+    }
 }
 
 /// Runs `f`; returns false when it panicked.
@@ -319,15 +389,20 @@ impl SocketActor {
             guarded("disconnecting", &shared.id, || h(&self.socket, reason));
         }
         shared.open.store(false, Ordering::Release);
-        shared.ns.send_control(SocketClosed {
-            socket: shared.id.clone(),
-        });
-        shared.acks.fail_all();
-        if reason.is_server_initiated() {
+        // The namespace queues the `Disconnect` item after everything this
+        // socket's handlers emitted or answered (same mailbox); if it is
+        // gone, queue it here.
+        let notify = reason.is_server_initiated().then_some(reason);
+        if notify.is_some() && !shared.ns.running() {
             let (_, _) = shared
                 .outbound
                 .push_evicting(Outbound::Disconnect { reason });
         }
+        shared.ns.send_control(SocketClosed {
+            socket: shared.id.clone(),
+            disconnect: notify,
+        });
+        shared.acks.fail_all();
         for h in disconnect {
             guarded("disconnect", &shared.id, || h(&self.socket, reason));
         }
@@ -361,6 +436,7 @@ impl Actor for SocketActor {
             shared.open.store(false, Ordering::Release);
             shared.ns.send_control(SocketClosed {
                 socket: shared.id.clone(),
+                disconnect: None,
             });
             shared.acks.fail_all();
         }

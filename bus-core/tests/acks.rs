@@ -189,3 +189,145 @@ fn a_remote_client_event_with_an_ack_id_gets_an_ack_item_back() {
         Err(bus_core::InboundError::Closed)
     );
 }
+
+#[test]
+fn a_server_emit_with_ack_payload_gets_a_remote_clients_binary_answer() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (conn, _) = remote(&ns, Handshake::default());
+    let socket = block_on(ns.fetch_sockets()).unwrap().remove(0);
+    let fut = socket.emit_with_ack_payload("photo", Payload::json(&"small").unwrap(), WAIT);
+    let waiter = std::thread::spawn(move || block_on(fut));
+    let mut items = Vec::new();
+    wait_until("the event", || {
+        conn.drain(&mut items, 16);
+        !items.is_empty()
+    });
+    let Outbound::Event {
+        event,
+        ack_id: Some(ack_id),
+        ..
+    } = &items[0]
+    else {
+        panic!("expected an event asking for an ack, got {:?}", items[0]);
+    };
+    assert_eq!(event.name, "photo");
+    // What a gateway hands in for a BINARY_ACK: a placeholder plus the attachment.
+    let answer = Payload::from_raw(
+        r#"["caption",{"_placeholder":true,"num":0}]"#,
+        vec![vec![0x89u8, b'P', b'N', b'G'].into()],
+    );
+    conn.ack_from_client(*ack_id, answer.clone());
+    let got = waiter.join().unwrap().expect("answered");
+    assert_eq!(got, answer);
+    assert_eq!(&got.attachment(0).unwrap()[..], b"\x89PNG");
+    assert_eq!(socket.pending_acks(), 0);
+}
+
+#[test]
+fn a_broadcast_emit_with_ack_payload_collects_raw_answers() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (a, _) = connect(&ns);
+    let _b = block_on(ns.connect_with(Default::default(), |c| {
+        c.on("blob", |_: (), ack| {
+            ack.unwrap()
+                .send_payload(Payload::binary(vec![7u8]))
+                .unwrap();
+        })
+    }))
+    .unwrap();
+    let res = block_on(
+        ns.timeout(std::time::Duration::from_millis(300))
+            .emit_with_ack_payload("blob", Payload::empty()),
+    )
+    .unwrap();
+    assert_eq!(res.answered.len(), 1);
+    assert_eq!(&res.answered[0].1.attachments[0][..], &[7]);
+    assert_eq!(res.timed_out(), vec![a.id()]);
+}
+
+#[test]
+fn a_client_emit_with_ack_payload_gets_the_server_sides_raw_answer() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    ns.on_connection(|s| {
+        s.on("blob", |_s, _: (), ack| {
+            ack.unwrap()
+                .send_payload(Payload::binary(vec![1u8, 2]))
+                .unwrap();
+        })
+    });
+    let (client, _) = connect(&ns);
+    let got = block_on(client.emit_with_ack_payload("blob", Payload::empty(), WAIT)).unwrap();
+    assert_eq!(&got.attachments[0][..], &[1, 2]);
+}
+
+#[test]
+fn an_ack_reaches_the_client_after_what_the_handler_emitted_before_answering() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    ns.on_connection(|s| {
+        s.on("q", |s, n: u64, ack| {
+            s.emit("a", &n).unwrap();
+            ack.unwrap().send(&n).unwrap();
+        });
+    });
+    let (conn, _) = remote(&ns, Handshake::default());
+    let mut items = Vec::new();
+    for n in 0..200u64 {
+        conn.event_from_client("q", Payload::json(&n).unwrap(), Some(n))
+            .unwrap();
+        let start = items.len();
+        wait_until("the ack", || {
+            conn.drain(&mut items, 16);
+            items[start..]
+                .iter()
+                .any(|o| matches!(o, Outbound::Ack { ack_id, .. } if *ack_id == n))
+        });
+        let order: Vec<&str> = items[start..]
+            .iter()
+            .map(|o| match o {
+                Outbound::Event { event, .. } => event.name.as_str(),
+                Outbound::Ack { .. } => "ack",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(order, vec!["a", "ack"], "round {n}");
+    }
+}
+
+#[test]
+fn what_a_handler_emits_and_answers_before_disconnecting_arrives_before_the_disconnect() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    ns.on_connection(|s| {
+        s.on("bye", |s, _: (), ack| {
+            s.emit("farewell", &1).unwrap();
+            ack.unwrap().send(&"ok").unwrap();
+            s.disconnect();
+        });
+    });
+    for _ in 0..50 {
+        let (conn, _) = remote(&ns, Handshake::default());
+        conn.event_from_client("bye", Payload::empty(), Some(1))
+            .unwrap();
+        let mut items = Vec::new();
+        wait_until("the disconnect", || {
+            conn.drain(&mut items, 16);
+            items
+                .iter()
+                .any(|o| matches!(o, Outbound::Disconnect { .. }))
+        });
+        let order: Vec<&str> = items
+            .iter()
+            .map(|o| match o {
+                Outbound::Event { .. } => "event",
+                Outbound::Ack { .. } => "ack",
+                Outbound::Disconnect { .. } => "disconnect",
+                Outbound::Gap { .. } => "gap",
+            })
+            .collect();
+        assert_eq!(order, vec!["event", "ack", "disconnect"]);
+    }
+}

@@ -151,8 +151,8 @@ fn reject_reports_queue_full_to_the_emitter_and_others_are_unaffected() {
         fast_seen.wait_for("e", i + 1);
     }
     let err = block_on(ns.except("none-such").emit_reported("e", &4)).unwrap_err();
-    match err {
-        EmitError::QueueFull { sockets } => assert_eq!(sockets, vec![slow.id().clone()]),
+    match &err {
+        EmitError::QueueFull { sockets, .. } => assert_eq!(sockets, &vec![slow.id().clone()]),
         other => panic!("expected QueueFull, got {other}"),
     }
     assert_eq!(fast_seen.wait_for("e", 5).len(), 5);
@@ -191,4 +191,68 @@ fn disconnect_policy_disconnects_only_the_slow_socket() {
     ));
     assert_eq!(ns.metrics().dropped.slow_consumer, 1);
     wait_until("slow socket removed", || ns.metrics().sockets == 1);
+}
+
+#[test]
+fn a_rejected_emit_hands_the_event_back_and_names_the_setting_to_raise() {
+    let bus = Bus::start();
+    let ns = bus.of_with("/r2", small(FullQueuePolicy::Reject));
+    let (_slow, _) = remote(&ns, Handshake::default());
+    for i in 0..4 {
+        block_on(ns.except("none-such").emit_reported("e", &i)).unwrap();
+    }
+    let err = block_on(ns.except("none-such").emit_reported("e", &4)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("NamespaceConfig::queue_capacity"), "{text}");
+    assert_eq!(
+        text,
+        text.to_lowercase()
+            .replace("namespaceconfig", "NamespaceConfig")
+    );
+    assert_eq!(err.event().map(|e| e.name.as_str()), Some("e"));
+    let event = err.into_inner().expect("the event is handed back");
+    assert_eq!(
+        (event.name.as_str(), event.payload.args.as_str()),
+        ("e", "[4]")
+    );
+}
+
+#[test]
+fn an_emit_on_a_stopped_bus_hands_the_event_back() {
+    let bus = Bus::start();
+    let ns = bus.of("/gone");
+    block_on(bus.shutdown());
+    let mut err = None;
+    wait_until("the namespace refuses emits", || {
+        err = ns.emit("late", &"news").err();
+        err.is_some()
+    });
+    let err = err.unwrap();
+    assert!(matches!(err, EmitError::Closed { .. }), "{err}");
+    let event = err.into_inner().expect("the event is handed back");
+    assert_eq!(event.name, "late");
+    assert_eq!(event.payload.decode::<String>().unwrap(), "news");
+}
+
+#[test]
+fn a_client_emit_refused_by_a_full_mailbox_hands_the_event_back() {
+    let bus = Bus::start();
+    let ns = bus.of("/busy");
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
+    ns.on_connection(move |s| {
+        let rx = release_rx.clone();
+        // The first event blocks the socket's actor until the test releases it.
+        s.on("work", move |_s, _: u32, _| {
+            let _ = rx.lock().unwrap().recv_timeout(WAIT);
+        });
+    });
+    let (client, _) = connect(&ns);
+    let refused = (0..5_000u32).find_map(|i| client.emit("work", &i).err());
+    let err = refused.expect("the inbound mailbox (inbound_capacity) fills up");
+    assert!(matches!(err, EmitError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("inbound_capacity"), "{err}");
+    let event = err.into_inner().expect("the event is handed back");
+    assert_eq!(event.name, "work");
+    drop(release_tx);
 }

@@ -2,7 +2,7 @@
 mod common;
 use common::*;
 
-use bus_core::{Bus, NamespaceMatcher};
+use bus_core::{Bus, DisconnectReason, NamespaceMatcher};
 
 #[test]
 fn the_root_namespace_exists_and_of_creates_others_on_demand() {
@@ -111,4 +111,49 @@ fn shutdown_disconnects_everyone_with_server_shutting_down() {
         rx.recv_timeout(WAIT).unwrap(),
         bus_core::DisconnectReason::ServerShuttingDown
     );
+}
+
+#[test]
+fn close_transport_tells_the_gateway_to_close_the_connection_after_what_was_queued() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ns.on_connection(move |s| {
+        let tx = tx.clone();
+        s.on_disconnect(move |_s, reason| {
+            let _ = tx.send(reason);
+        });
+        s.on("kick", |s, _: (), _| {
+            s.emit("last words", &1).unwrap();
+            s.close_transport();
+        });
+    });
+    let (conn, _) = remote(&ns, bus_core::Handshake::default());
+    conn.event_from_client("kick", bus_core::Payload::empty(), None)
+        .unwrap();
+    let mut items = Vec::new();
+    wait_until("the disconnect item", || {
+        conn.drain(&mut items, 16);
+        items
+            .iter()
+            .any(|o| matches!(o, bus_core::Outbound::Disconnect { .. }))
+    });
+    assert!(
+        matches!(&items[0], bus_core::Outbound::Event { event, .. } if event.name == "last words")
+    );
+    match &items[1] {
+        bus_core::Outbound::Disconnect { reason } => {
+            assert_eq!(*reason, DisconnectReason::ForcedClose);
+            assert!(
+                reason.closes_transport(),
+                "the gateway closes the engine session"
+            );
+        }
+        other => panic!("expected the disconnect, got {other:?}"),
+    }
+    assert_eq!(
+        rx.recv_timeout(WAIT).unwrap(),
+        DisconnectReason::ForcedClose
+    );
+    assert!(!conn.is_connected());
 }

@@ -67,6 +67,10 @@ struct Args {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "BUS_WORKERS")]
     workers: Option<usize>,
+
+    /// bus-core worker threads, which run socket handlers (default 2).
+    #[arg(long = "bus-workers", env = "BUS_CORE_WORKERS")]
+    bus_workers: Option<usize>,
 }
 
 impl Args {
@@ -112,7 +116,11 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> std::io::Result<()> {
-    let bus = Bus::start();
+    let mut bus = Bus::builder();
+    if let Some(workers) = args.bus_workers {
+        bus = bus.workers(workers);
+    }
+    let bus = bus.try_start()?;
     demo::register(&bus);
     bench_protocol::register(&bus);
 
@@ -221,6 +229,8 @@ mod tests {
             "debug",
             "--workers",
             "3",
+            "--bus-workers",
+            "1",
         ]);
         assert_eq!(args.bind, IpAddr::from([0, 0, 0, 0]));
         assert_eq!(
@@ -228,6 +238,7 @@ mod tests {
             (8080, 300, 200)
         );
         assert_eq!((args.log.as_str(), args.workers), ("debug", Some(3)));
+        assert_eq!(args.bus_workers, Some(1));
     }
 
     #[test]
