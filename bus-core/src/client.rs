@@ -213,7 +213,7 @@ impl Client {
             client_id: options.client_id.clone(),
             ..Default::default()
         };
-        let fut = ns.connect_when_ready(handshake, waker);
+        let fut = ns.connect_when_ready(handshake, waker, dispatcher.index());
         // Frees the slot if connecting fails or the future is dropped.
         let guard = SlotGuard(Some((dispatcher.clone(), slot)));
         async move {
@@ -232,6 +232,7 @@ impl Client {
             let client = Client { inner };
             setup(&client);
             let weak: Weak<dyn Ready> = Arc::downgrade(&client.inner) as Weak<Inner>;
+            let _ = client.inner.conn.shared.consumer.set(weak.clone());
             dispatcher.attach(slot, weak);
             // Items may have arrived before the client was attached (their
             // wake found no client): drain once.

@@ -10,11 +10,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use actix::Addr;
 
 use crate::ack::AckMap;
+use crate::dispatch::Ready;
 use crate::error::{EmitError, InboundError};
 use crate::id::SocketId;
 use crate::messages::{ClientEvent, Close, ReliableAck};
@@ -60,8 +61,15 @@ pub(crate) struct SocketShared {
     pub(crate) open: AtomicBool,
     pub(crate) closing: AtomicBool,
     /// The namespace stopped queueing to this socket (it is being closed
-    /// or replaced). Written and read by the namespace actor only.
+    /// or replaced). Written and read by the namespace actor and by the
+    /// socket's fan-out shard.
     pub(crate) ns_closing: AtomicBool,
+    /// The fan-out shard that pushes this socket's events (an in-process
+    /// client's dispatcher); `None`: the namespace pushes them (remote).
+    pub(crate) shard: Option<usize>,
+    /// The in-process client that consumes the queue, once attached: its
+    /// shard runs it right after pushing to it.
+    pub(crate) consumer: OnceLock<Weak<dyn Ready>>,
     pub(crate) actor: OnceLock<Addr<SocketActor>>,
     pub(crate) handlers: RwLock<ServerHandlers>,
 }
@@ -94,6 +102,8 @@ impl SocketShared {
             open: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             ns_closing: AtomicBool::new(false),
+            shard: None,
+            consumer: OnceLock::new(),
             actor: OnceLock::new(),
             handlers: RwLock::new(ServerHandlers::default()),
         }

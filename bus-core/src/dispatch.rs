@@ -27,6 +27,7 @@ use actix::prelude::ArbiterHandle;
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 
 use crate::queue::Outbound;
+use crate::shard::Deliver;
 
 /// Something a dispatcher runs when it is ready: drain a queue, run handlers.
 pub(crate) trait Ready: Send + Sync {
@@ -40,7 +41,11 @@ pub(crate) trait Ready: Send + Sync {
 const BUDGET: usize = 4096;
 
 /// Handled items kept before they are dropped together.
-const SCRATCH: usize = 4096;
+pub(crate) const SCRATCH: usize = 4096;
+
+/// Broadcasts (shard parts) a dispatcher may have queued before the
+/// namespace treats its recipients' queues as full.
+pub(crate) const SHARD_MAILBOX: usize = 1024;
 
 /// A client's place in its dispatcher's registry (what wakers push).
 pub(crate) type Slot = usize;
@@ -67,6 +72,8 @@ struct Registry {
 /// wake on the fan-out thread touches nothing of the client itself (no
 /// reference count moving between cores once per delivery).
 pub(crate) struct Dispatcher {
+    /// This dispatcher's shard number (its place in the runtime's list).
+    index: usize,
     list: Mutex<ReadyList>,
     registry: Mutex<Registry>,
     addr: OnceLock<actix::Addr<DispatcherActor>>,
@@ -80,8 +87,9 @@ impl fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     /// Starts a dispatcher actor on `arbiter`.
-    pub(crate) fn start(arbiter: &ArbiterHandle) -> Arc<Dispatcher> {
+    pub(crate) fn start(arbiter: &ArbiterHandle, index: usize) -> Arc<Dispatcher> {
         let shared = Arc::new(Dispatcher {
+            index,
             list: Mutex::new(ReadyList::default()),
             registry: Mutex::new(Registry::default()),
             addr: OnceLock::new(),
@@ -92,7 +100,8 @@ impl Dispatcher {
             move |ctx: &mut Context<DispatcherActor>| {
                 // At most one `Run` is in the mailbox (the `scheduled` flag);
                 // continuing after the budget uses `notify`, not the mailbox.
-                ctx.set_mailbox_capacity(16);
+                // The rest are broadcasts' shard parts (`Deliver`).
+                ctx.set_mailbox_capacity(SHARD_MAILBOX);
                 DispatcherActor {
                     shared: actor_shared,
                     batch: Vec::new(),
@@ -103,6 +112,22 @@ impl Dispatcher {
         );
         let _ = shared.addr.set(addr);
         shared
+    }
+
+    /// This dispatcher's shard number.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Hands this shard its part of a broadcast, or gives it back when the
+    /// shard's mailbox is full or the bus is stopping.
+    pub(crate) fn deliver(&self, msg: Deliver) -> Result<(), Deliver> {
+        let Some(addr) = self.addr.get() else {
+            return Err(msg);
+        };
+        addr.try_send(msg).map_err(|e| match e {
+            actix::prelude::SendError::Full(m) | actix::prelude::SendError::Closed(m) => m,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ReadyList> {
@@ -218,6 +243,14 @@ impl Handler<Run> for DispatcherActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Run, ctx: &mut Context<Self>) {
+        self.run_ready(ctx);
+    }
+}
+
+impl DispatcherActor {
+    /// Runs the ready clients until the list is empty or the budget is
+    /// spent (then it continues with a `Run` to itself).
+    fn run_ready(&mut self, ctx: &mut Context<Self>) {
         let mut handled = 0;
         loop {
             {
@@ -259,5 +292,20 @@ impl Handler<Run> for DispatcherActor {
                 return;
             }
         }
+    }
+}
+
+impl Handler<Deliver> for DispatcherActor {
+    type Result = ();
+
+    /// The shard's part of a broadcast: push into each of this shard's
+    /// recipients' queues (policy applied), then run the clients that
+    /// became ready, so each queue is written and drained on this thread.
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        // Claim the ready list: wakes during the pushes only append to it
+        // (no `Run` message); it is run right below.
+        self.shared.lock().scheduled = true;
+        crate::shard::deliver(msg, &mut self.scratch);
+        self.run_ready(ctx);
     }
 }

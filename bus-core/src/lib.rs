@@ -139,6 +139,7 @@ mod queue;
 mod reason;
 mod reliable;
 mod room;
+mod shard;
 mod socket;
 mod timer;
 

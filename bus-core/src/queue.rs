@@ -128,6 +128,13 @@ impl OutboundQueue {
     /// was idle. Returns the depth after the push, or the item back when the
     /// queue holds `capacity` items.
     pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
+        self.push_waking(item, true)
+    }
+
+    /// As [`push`](Self::push); `wake: false` leaves the waker alone for a
+    /// caller that drains the queue right after (a shard running its own
+    /// client): the drain re-arms the flag and wakes if items remain.
+    pub(crate) fn push_waking(&self, item: Outbound, wake: bool) -> Result<usize, Outbound> {
         let before = self.len.fetch_add(1, Ordering::SeqCst);
         if before >= self.capacity {
             self.len.fetch_sub(1, Ordering::AcqRel);
@@ -135,7 +142,9 @@ impl OutboundQueue {
         }
         match self.tx.try_send(item) {
             Ok(()) => {
-                self.wake();
+                if wake {
+                    self.wake();
+                }
                 Ok(before + 1)
             }
             // The receiver lives in `self`, so neither can happen; hand the
