@@ -22,10 +22,8 @@
 //! bytes); a socket that has received something keeps one block (about
 //! 2.3 KB) until it is drained past it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::payload::{Event, Payload};
 use crate::reason::DisconnectReason;
@@ -87,14 +85,19 @@ pub enum Outbound {
 }
 
 pub(crate) struct OutboundQueue {
-    tx: Sender<Outbound>,
-    rx: Receiver<Outbound>,
-    /// Items queued or reserved by a push in progress; never above `capacity`.
-    len: AtomicUsize,
+    state: Mutex<QueueState>,
     capacity: usize,
-    scheduled: AtomicBool,
     waker: Waker,
 }
+
+struct QueueState {
+    items: VecDeque<Outbound>,
+    /// The waker was called and the consumer has not drained since.
+    scheduled: bool,
+}
+
+/// Capacity an emptied queue keeps; a burst's larger buffer is given back.
+const KEEP: usize = 16;
 
 impl std::fmt::Debug for OutboundQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,26 +110,28 @@ impl std::fmt::Debug for OutboundQueue {
 
 impl OutboundQueue {
     pub(crate) fn new(capacity: usize, waker: Waker) -> Self {
-        // The list flavour: no slot is allocated until an item arrives; the
-        // bound is `len` (see the module docs).
-        let (tx, rx) = crossbeam_channel::unbounded();
         OutboundQueue {
-            tx,
-            rx,
-            len: AtomicUsize::new(0),
+            // No buffer until the first item (see the module docs).
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                scheduled: false,
+            }),
             capacity: capacity.max(1),
-            scheduled: AtomicBool::new(false),
             waker,
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire).min(self.capacity)
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reserves a place and `try_send`s; on success wakes the consumer if it
-    /// was idle. Returns the depth after the push, or the item back when the
-    /// queue holds `capacity` items.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// Queues `item` unless the queue holds `capacity` items; on success
+    /// wakes the consumer if it was idle. Returns the depth after the push,
+    /// or the item back when the queue is full.
     pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
         self.push_waking(item, true)
     }
@@ -135,91 +140,53 @@ impl OutboundQueue {
     /// caller that drains the queue right after (a shard running its own
     /// client): the drain re-arms the flag and wakes if items remain.
     pub(crate) fn push_waking(&self, item: Outbound, wake: bool) -> Result<usize, Outbound> {
-        let before = self.len.fetch_add(1, Ordering::SeqCst);
-        if before >= self.capacity {
-            self.len.fetch_sub(1, Ordering::AcqRel);
+        let mut st = self.lock();
+        if st.items.len() >= self.capacity {
             return Err(item);
         }
-        match self.tx.try_send(item) {
-            Ok(()) => {
-                if wake {
-                    self.wake();
-                }
-                Ok(before + 1)
-            }
-            // The receiver lives in `self`, so neither can happen; hand the
-            // item back rather than lose it.
-            Err(TrySendError::Full(item)) | Err(TrySendError::Disconnected(item)) => {
-                self.len.fetch_sub(1, Ordering::AcqRel);
-                Err(item)
-            }
-        }
-    }
-
-    fn pop(&self) -> Option<Outbound> {
-        let item = self.rx.try_recv().ok()?;
-        self.len.fetch_sub(1, Ordering::AcqRel);
-        Some(item)
-    }
-
-    /// Evicts the oldest item to make room, then pushes. Returns the evicted item.
-    pub(crate) fn push_evicting(
-        &self,
-        mut item: Outbound,
-    ) -> (Result<usize, Outbound>, Option<Outbound>) {
-        let mut evicted = None;
-        for _ in 0..4 {
-            match self.push(item) {
-                Ok(d) => return (Ok(d), evicted),
-                Err(back) => {
-                    item = back;
-                    if evicted.is_none() {
-                        evicted = self.pop();
-                    } else if let Some(more) = self.pop() {
-                        // Should not happen with one producer; keep the first evicted for accounting.
-                        drop(more);
-                    }
-                }
-            }
-        }
-        (Err(item), evicted)
-    }
-
-    fn wake(&self) {
-        if !self.scheduled.swap(true, Ordering::SeqCst) {
+        st.items.push_back(item);
+        let depth = st.items.len();
+        let call = wake && !std::mem::replace(&mut st.scheduled, true);
+        drop(st);
+        if call {
             (self.waker)();
         }
+        Ok(depth)
+    }
+
+    /// Evicts the oldest item if the queue is full, then pushes (one step
+    /// under the lock, so it cannot fail). Returns the evicted item.
+    pub(crate) fn push_evicting(&self, item: Outbound) -> (Result<usize, Outbound>, Option<Outbound>) {
+        let mut st = self.lock();
+        let evicted = if st.items.len() >= self.capacity {
+            st.items.pop_front()
+        } else {
+            None
+        };
+        st.items.push_back(item);
+        let depth = st.items.len();
+        let call = !std::mem::replace(&mut st.scheduled, true);
+        drop(st);
+        if call {
+            (self.waker)();
+        }
+        (Ok(depth), evicted)
     }
 
     /// Moves up to `max` items into `out`, then re-arms the waker; if items
-    /// remain (or arrived meanwhile) the waker is called again.
+    /// remain the waker is called again (from inside this call).
     pub(crate) fn drain(&self, out: &mut Vec<Outbound>, max: usize) -> usize {
-        // `len` says how many items to take, so the drain needs no final
-        // failing `try_recv` nor an `is_empty` check: both read the
-        // channel's tail, which the producer is writing from another core.
-        let want = self.len.load(Ordering::Acquire).min(max);
-        let mut n = 0;
-        while n < want {
-            match self.rx.try_recv() {
-                Ok(item) => {
-                    out.push(item);
-                    n += 1;
-                }
-                // Reserved by a push that has not sent yet: the check below
-                // sees it in `len` and wakes the consumer again.
-                Err(_) => break,
-            }
+        let mut st = self.lock();
+        let n = st.items.len().min(max);
+        out.extend(st.items.drain(..n));
+        let more = !st.items.is_empty();
+        st.scheduled = more;
+        if !more && st.items.capacity() > KEEP {
+            st.items.shrink_to(KEEP);
         }
-        self.scheduled.store(false, Ordering::SeqCst);
-        // Read after clearing `scheduled`: either a concurrent push sees the
-        // flag clear and wakes, or this sees its reservation and wakes.
-        let before = if n > 0 {
-            self.len.fetch_sub(n, Ordering::SeqCst)
-        } else {
-            self.len.load(Ordering::SeqCst)
-        };
-        if before > n {
-            self.wake();
+        drop(st);
+        if more {
+            (self.waker)();
         }
         n
     }
@@ -228,7 +195,7 @@ impl OutboundQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn ev() -> Outbound {
         Outbound::Event {
