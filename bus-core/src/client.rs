@@ -99,7 +99,8 @@ type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 #[derive(Default)]
 struct Handlers {
     events: NameMap<EventHandler>,
-    any: Vec<AnyHandler>,
+    /// Shared, so a delivery takes it with one reference count.
+    any: Arc<Vec<AnyHandler>>,
     gap: Vec<GapHandler>,
     disconnect: Vec<ReasonHandler>,
 }
@@ -282,7 +283,7 @@ impl Client {
     where
         F: Fn(&Incoming) + Send + Sync + 'static,
     {
-        self.handlers_mut().any.push(Arc::new(handler));
+        Arc::make_mut(&mut self.handlers_mut().any).push(Arc::new(handler));
     }
 
     /// At-least-once: retention dropped events this client never acknowledged.
@@ -405,16 +406,17 @@ fn dispatch(
 ) {
     let (specific, any) = {
         let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
-        (h.events.get(&event.name).cloned(), h.any.clone())
+        let any = (!h.any.is_empty()).then(|| h.any.clone());
+        (h.events.get(&event.name).cloned(), any)
     };
     let mut panicked = false;
-    let handled = specific.is_some() || !any.is_empty();
-    if !any.is_empty() {
+    let handled = specific.is_some() || any.is_some();
+    if let Some(any) = any {
         let incoming = Incoming {
             event: event.clone(),
             delivery,
         };
-        for h in &any {
+        for h in any.iter() {
             panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
         }
     }
@@ -448,6 +450,14 @@ fn dispatch(
 }
 
 impl Ready for Inner {
+    fn deliver(&self, event: &Arc<Event>, ack_id: Option<u64>) -> bool {
+        if self.done.load(Ordering::Acquire) {
+            return false;
+        }
+        dispatch(self, event, ack_id, None);
+        true
+    }
+
     /// One batch on the client's dispatcher: drain, then run the handlers.
     /// The drained items stay in `batch` (the dispatcher drops a whole round
     /// of them at once, so the shared events' reference counts are touched

@@ -348,6 +348,11 @@ impl<'a> Fanout<'a> {
         }
     }
 
+    /// Counts an event handed to its consumer without queueing (depth 1).
+    pub(crate) fn handed(&mut self, report: &mut FanoutReport) {
+        self.queued(1, report);
+    }
+
     fn queued(&mut self, depth: usize, report: &mut FanoutReport) {
         self.max_depth = self.max_depth.max(depth);
         self.delivered += 1;

@@ -23,6 +23,7 @@
 //! 2.3 KB) until it is drained past it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::payload::{Event, Payload};
@@ -86,6 +87,8 @@ pub enum Outbound {
 
 pub(crate) struct OutboundQueue {
     state: Mutex<QueueState>,
+    /// `state.items.len()`, readable without the lock (written under it).
+    len: AtomicUsize,
     capacity: usize,
     waker: Waker,
 }
@@ -116,6 +119,7 @@ impl OutboundQueue {
                 items: VecDeque::new(),
                 scheduled: false,
             }),
+            len: AtomicUsize::new(0),
             capacity: capacity.max(1),
             waker,
         }
@@ -126,7 +130,14 @@ impl OutboundQueue {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.lock().items.len()
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// True when nothing is queued. Only the consumer can make a non-empty
+    /// queue empty, so the consumer may rely on a `true` answer: whatever
+    /// is pushed after it comes after whatever the consumer does next.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Queues `item` unless the queue holds `capacity` items; on success
@@ -146,6 +157,7 @@ impl OutboundQueue {
         }
         st.items.push_back(item);
         let depth = st.items.len();
+        self.len.store(depth, Ordering::Release);
         let call = wake && !std::mem::replace(&mut st.scheduled, true);
         drop(st);
         if call {
@@ -165,6 +177,7 @@ impl OutboundQueue {
         };
         st.items.push_back(item);
         let depth = st.items.len();
+        self.len.store(depth, Ordering::Release);
         let call = !std::mem::replace(&mut st.scheduled, true);
         drop(st);
         if call {
@@ -179,6 +192,7 @@ impl OutboundQueue {
         let mut st = self.lock();
         let n = st.items.len().min(max);
         out.extend(st.items.drain(..n));
+        self.len.store(st.items.len(), Ordering::Release);
         let more = !st.items.is_empty();
         st.scheduled = more;
         if !more && st.items.capacity() > KEEP {
@@ -195,7 +209,6 @@ impl OutboundQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn ev() -> Outbound {
         Outbound::Event {

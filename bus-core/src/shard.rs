@@ -24,6 +24,7 @@
 //! handlers (the dispatcher does).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 
 use actix::Message;
@@ -91,15 +92,30 @@ pub(crate) fn deliver(msg: Deliver, scratch: &mut Vec<Outbound>) {
     let mut report = FanoutReport::default();
     let mut fanout = Fanout::new(msg.policy, &msg.counters);
     msg.for_each(|shared, ack_id| {
+        let Some(client) = shared.consumer.get().and_then(Weak::upgrade) else {
+            // Not attached yet (or gone): the wake schedules it.
+            let item = Outbound::Event {
+                event: msg.event.clone(),
+                ack_id,
+                delivery: None,
+            };
+            fanout.push(shared, item, msg.volatile, &mut report);
+            return;
+        };
+        // Nothing queued before it: hand the event straight to the client
+        // (pushing and draining it here would be the same, at the cost of
+        // a lock round trip). The queue is empty, so no bound is exceeded.
+        if shared.outbound.is_empty()
+            && !shared.ns_closing.load(Ordering::Relaxed)
+            && client.deliver(&msg.event, ack_id)
+        {
+            fanout.handed(&mut report);
+            return;
+        }
         let item = Outbound::Event {
             event: msg.event.clone(),
             ack_id,
             delivery: None,
-        };
-        let Some(client) = shared.consumer.get().and_then(Weak::upgrade) else {
-            // Not attached yet (or gone): the wake schedules it.
-            fanout.push(shared, item, msg.volatile, &mut report);
-            return;
         };
         if fanout.push_waking(shared, item, msg.volatile, false, &mut report) {
             // Handlers' panics are caught inside `run`.
