@@ -168,7 +168,10 @@ impl OutboundQueue {
 
     /// Evicts the oldest item if the queue is full, then pushes (one step
     /// under the lock, so it cannot fail). Returns the evicted item.
-    pub(crate) fn push_evicting(&self, item: Outbound) -> (Result<usize, Outbound>, Option<Outbound>) {
+    pub(crate) fn push_evicting(
+        &self,
+        item: Outbound,
+    ) -> (Result<usize, Outbound>, Option<Outbound>) {
         let mut st = self.lock();
         let evicted = if st.items.len() >= self.capacity {
             st.items.pop_front()
