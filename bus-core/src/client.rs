@@ -1,8 +1,9 @@
 //! The in-process client: the client side of a socket for code running in
 //! the same process, built on [`Connection`] exactly like a remote client.
 //!
-//! Owns client-side handler dispatch (on the worker's dispatcher actor,
-//! woken once per batch, see `dispatch.rs`), client→server acks and the
+//! Owns client-side handler dispatch (on the worker's dispatcher actor:
+//! run by its fan-out shard right after a broadcast's push, or woken once
+//! per batch, see `dispatch.rs` and `shard.rs`), client→server acks and the
 //! at-least-once auto-ack. It must not reach into the namespace except
 //! through the `Connection`.
 

@@ -15,8 +15,16 @@
 //! a client is put on it only by the wake that sets its queue's `scheduled`
 //! flag, and that flag is cleared only by the drain that takes it off.
 //!
-//! Owns the ready list and the dispatcher actor; it must not know what a
-//! client does with its batch (`client.rs` does).
+//! Each dispatcher is also its worker's **fan-out shard**: the namespace
+//! hands it one `Deliver` per broadcast (the in-process recipients whose
+//! dispatcher it is), and its handler pushes to and runs those clients in
+//! the same pass (`shard.rs`); the ready list then serves wakes from
+//! elsewhere (acks queued by socket actors, at-least-once pushes, a
+//! client's queue left non-empty by a slow batch).
+//!
+//! Owns the ready list, the client registry and the dispatcher actor; it
+//! must not know what a client does with its batch (`client.rs` does) nor
+//! who a broadcast targets (the namespace decides).
 
 use std::cell::RefCell;
 use std::fmt;

@@ -11,13 +11,20 @@
 //! do) nor know wire formats; at-least-once bookkeeping is in
 //! `at_least_once.rs`.
 //!
-//! The hot path (a broadcast without at-least-once clients) walks the room
-//! index straight into each member's queue: members are held with their
-//! shared state in a dense list, nothing is collected or looked up per
-//! recipient, the counters are updated once per broadcast, and the
-//! in-process dispatchers are woken once per chunk of pushes
-//! (`WAKE_CHUNK`) so they drain on the other core while the fan-out goes
-//! on. Why room actors do not take this work is explained in `room.rs`.
+//! The hot path (a namespace without at-least-once delivery) does not push
+//! into in-process clients' queues here: it sends each fan-out shard (one
+//! per worker, see `shard.rs`) one `Deliver` with the event and that
+//! shard's recipients, and pushes only remote (gateway) connections itself,
+//! so that a broadcast the namespace has applied is already queued for the
+//! gateway. A broadcast to one room without acks costs the namespace O(1)
+//! per shard: the room's members are cached split by shard
+//! (`RoomState::snapshot`, rebuilt by the first broadcast after a join
+//! or leave) and the snapshot is shared with the shards; other broadcasts
+//! (several rooms, `except`, acks) are selected and deduplicated here and
+//! handed out as explicit lists. Emit reports are merged from every part
+//! (`ReportSink`). At-least-once namespaces push every event from here,
+//! waking the dispatchers once per chunk of pushes (`WAKE_CHUNK`). Why
+//! room actors do not take this work is explained in `room.rs`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -106,6 +113,8 @@ struct RoomSnapshot {
 }
 
 impl RoomState {
+    /// The members split by shard (`shards` shards), rebuilt if a join or
+    /// leave cleared it since the last broadcast.
     fn snapshot(&mut self, shards: usize) -> &RoomSnapshot {
         let members = &self.members;
         self.snapshot.get_or_insert_with(|| {

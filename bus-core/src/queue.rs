@@ -1,26 +1,30 @@
-//! The per-socket outbound queue: a bounded, lazily allocated
-//! `crossbeam_channel` of [`Outbound`] items with a coalesced waker.
+//! The per-socket outbound queue: a bounded, lazily allocated FIFO of
+//! [`Outbound`] items with a coalesced waker.
 //!
 //! Owns push/drain/wake mechanics; it must not decide policy (the namespace
 //! does) nor know about transports.
 //!
-//! # Why a list channel with a counted bound
+//! # Why a guarded `VecDeque` rather than a channel
 //!
 //! `crossbeam_channel::bounded(capacity)` allocates all `capacity` slots up
-//! front: with the default 1024 slots of `Outbound` (64 bytes each, plus a
-//! stamp) that is about 72 KB per socket before the first event, most of
-//! the resident memory of an idle connection, and it spreads a broadcast to
-//! 10 000 sockets over 700 MB of slot arrays (a cache and TLB miss per
-//! recipient, plus first-touch page faults). The queue therefore uses the
-//! list flavour (`crossbeam_channel::unbounded`), which allocates blocks of
-//! 31 slots only as items arrive and frees each block once it is read, and
-//! enforces the bound itself: every push first reserves a place in the
-//! atomic `len` counter and gives the item back when `len` has reached
-//! `capacity`, so the queue never holds more than `capacity` items and the
-//! [`FullQueuePolicy`](crate::FullQueuePolicy) applies exactly as with a
-//! bounded channel. An idle socket costs the channel header (a few hundred
-//! bytes); a socket that has received something keeps one block (about
-//! 2.3 KB) until it is drained past it.
+//! front (about 72 KB per socket with the default 1024 slots), and its list
+//! flavour, used before, allocates a channel header and 2.3 KB blocks of 31
+//! slots and costs two or three atomic read-modify-writes per push and per
+//! pop. This queue is a `VecDeque` behind a `Mutex`: nothing is allocated
+//! until the first item, an emptied queue gives back all but
+//! `KEEP` (16) slots, a push is one uncontended lock round trip, and a drain
+//! takes a whole batch under one lock. Both sides hold the lock only to
+//! move items (never while a waker or handler runs), so no thread waits on
+//! it for longer than a batch copy, and the bound is exact: a push never
+//! finds more than `capacity` items and the
+//! [`FullQueuePolicy`](crate::FullQueuePolicy) applies as with a bounded
+//! channel (`try_send` semantics: a full queue hands the item back).
+//!
+//! The waker is coalesced with a `scheduled` flag kept under the same lock:
+//! only the push that finds the consumer idle calls it, and a drain that
+//! leaves items behind calls it again. In-process clients usually bypass
+//! the queue altogether: their fan-out shard hands an event straight to the
+//! client when nothing is queued before it (`shard.rs`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
