@@ -59,7 +59,7 @@ pub(crate) const SCRATCH: usize = 4096;
 
 /// Broadcasts (shard parts) a dispatcher may have queued before the
 /// namespace treats its recipients' queues as full.
-pub(crate) const SHARD_MAILBOX: usize = 1024;
+pub(crate) const SHARD_MAILBOX: usize = 4096;
 
 /// A client's place in its dispatcher's registry (what wakers push).
 pub(crate) type Slot = usize;
