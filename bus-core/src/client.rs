@@ -98,21 +98,26 @@ impl std::hash::Hasher for NameHasher {
 type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 
 #[derive(Default)]
+#[repr(C)]
 struct Handlers {
-    events: NameMap<EventHandler>,
     /// Shared, so a delivery takes it with one reference count.
-    any: Arc<Vec<AnyHandler>>,
+    any: Arc<[AnyHandler]>,
+    events: NameMap<EventHandler>,
     gap: Vec<GapHandler>,
     disconnect: Vec<ReasonHandler>,
 }
 
+/// What a delivery reads (`done`, the handler table's lock and its shared
+/// parts) comes first, next to the reference counts a shard's upgrade
+/// touches.
+#[repr(C)]
 struct Inner {
+    done: AtomicBool,
+    handlers: RwLock<Handlers>,
     conn: Connection,
     ns: Namespace,
-    handlers: RwLock<Handlers>,
     acks: AckMap,
     manual_ack: bool,
-    done: AtomicBool,
     dispatcher: Arc<Dispatcher>,
     slot: Slot,
 }
@@ -284,7 +289,10 @@ impl Client {
     where
         F: Fn(&Incoming) + Send + Sync + 'static,
     {
-        Arc::make_mut(&mut self.handlers_mut().any).push(Arc::new(handler));
+        let mut h = self.handlers_mut();
+        let mut any = h.any.to_vec();
+        any.push(Arc::new(handler));
+        h.any = any.into();
     }
 
     /// At-least-once: retention dropped events this client never acknowledged.
@@ -408,7 +416,7 @@ fn dispatch(
     let (specific, any) = {
         let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
         let any = (!h.any.is_empty()).then(|| h.any.clone());
-        (h.events.get(&event.name).cloned(), any)
+        (h.events.get(event.name.as_str()).cloned(), any)
     };
     let mut panicked = false;
     let handled = specific.is_some() || any.is_some();

@@ -50,26 +50,31 @@ pub struct Handshake {
 
 /// State shared by the server side ([`Socket`](crate::Socket)), the client
 /// side ([`Connection`]) and the namespace actor.
+///
+/// Laid out for the fan-out: what a shard reads per recipient (the
+/// consumer, `ns_closing`, the queue's length) comes first, on its own
+/// cache line after the reference counts.
+#[repr(C, align(64))]
 pub(crate) struct SocketShared {
+    /// The in-process client that consumes the queue, once attached: its
+    /// shard runs it right after pushing to it.
+    pub(crate) consumer: OnceLock<Weak<dyn Ready>>,
+    /// The namespace stopped queueing to this socket (it is being closed
+    /// or replaced). Written and read by the namespace actor and by the
+    /// socket's fan-out shard.
+    pub(crate) ns_closing: AtomicBool,
+    pub(crate) outbound: OutboundQueue,
     pub(crate) id: SocketId,
     pub(crate) ns: Namespace,
     pub(crate) handshake: Handshake,
-    pub(crate) outbound: OutboundQueue,
     /// Acks the server side waits for (server emit_with_ack, at-least-once).
     pub(crate) acks: AckMap,
     pub(crate) rooms: Mutex<BTreeSet<String>>,
     pub(crate) open: AtomicBool,
     pub(crate) closing: AtomicBool,
-    /// The namespace stopped queueing to this socket (it is being closed
-    /// or replaced). Written and read by the namespace actor and by the
-    /// socket's fan-out shard.
-    pub(crate) ns_closing: AtomicBool,
     /// The fan-out shard that pushes this socket's events (an in-process
     /// client's dispatcher); `None`: the namespace pushes them (remote).
     pub(crate) shard: Option<usize>,
-    /// The in-process client that consumes the queue, once attached: its
-    /// shard runs it right after pushing to it.
-    pub(crate) consumer: OnceLock<Weak<dyn Ready>>,
     pub(crate) actor: OnceLock<Addr<SocketActor>>,
     pub(crate) handlers: RwLock<ServerHandlers>,
 }

@@ -89,10 +89,13 @@ pub enum Outbound {
     },
 }
 
+/// `len` first: a fan-out shard reads it next to the socket's other hot
+/// fields (see `SocketShared`).
+#[repr(C)]
 pub(crate) struct OutboundQueue {
-    state: Mutex<QueueState>,
     /// `state.items.len()`, readable without the lock (written under it).
     len: AtomicUsize,
+    state: Mutex<QueueState>,
     capacity: usize,
     waker: Waker,
 }
