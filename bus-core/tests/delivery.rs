@@ -192,3 +192,19 @@ fn disconnect_policy_disconnects_only_the_slow_socket() {
     assert_eq!(ns.metrics().dropped.slow_consumer, 1);
     wait_until("slow socket removed", || ns.metrics().sockets == 1);
 }
+
+#[test]
+fn an_emit_report_counts_in_process_and_remote_recipients_on_every_worker() {
+    let bus = Bus::builder().workers(2).try_start().unwrap();
+    let ns = bus.of("/");
+    let clients: Vec<_> = (0..10).map(|_| connect(&ns)).collect();
+    let (conn, _) = remote(&ns, Handshake::default());
+    ns.sockets_join("r").unwrap();
+    settle(&ns);
+    let report = block_on(ns.to("r").emit_reported("e", &1)).unwrap();
+    assert_eq!(report.queued, 11);
+    for (_, seen) in &clients {
+        assert_eq!(seen.wait_for("e", 1).len(), 1);
+    }
+    assert_eq!(drain_all(&conn).len(), 1);
+}
