@@ -105,12 +105,21 @@ pub(crate) fn deliver(msg: Deliver, scratch: &mut Vec<Outbound>) {
         // Nothing queued before it: hand the event straight to the client
         // (pushing and draining it here would be the same, at the cost of
         // a lock round trip). The queue is empty, so no bound is exceeded.
-        if shared.outbound.is_empty()
-            && !shared.ns_closing.load(Ordering::Relaxed)
-            && client.deliver(&msg.event, ack_id)
-        {
-            fanout.handed(&mut report);
-            return;
+        if shared.outbound.is_empty() && !shared.ns_closing.load(Ordering::Relaxed) {
+            // Handlers' panics are caught inside; this guards the shard's
+            // other clients against anything else, as `run` is guarded.
+            match catch_unwind(AssertUnwindSafe(|| client.deliver(&msg.event, ack_id))) {
+                Ok(true) => {
+                    fanout.handed(&mut report);
+                    return;
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    tracing::error!("in-process client delivery panicked; the event is lost");
+                    fanout.handed(&mut report);
+                    return;
+                }
+            }
         }
         let item = Outbound::Event {
             event: msg.event.clone(),
