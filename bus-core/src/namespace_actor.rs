@@ -219,13 +219,23 @@ impl NamespaceActor {
     }
 
     pub(crate) fn join_room(&mut self, id: &SocketId, room: &str) {
+        self.join_room_as(id, room, Mirror::Update);
+    }
+
+    /// Joins `id` to `room`. `mirror` says whether the socket's own view of
+    /// its rooms (`Socket::rooms`) must be updated here: not when the socket
+    /// asked itself, since it already did, and a later `leave` of its own may
+    /// already have undone it.
+    fn join_room_as(&mut self, id: &SocketId, room: &str, mirror: Mirror) {
         let Some(entry) = self.sockets.get_mut(id) else {
             return;
         };
         if !entry.rooms.insert(room.to_owned()) {
             return;
         }
-        entry.shared.rooms_lock().insert(room.to_owned());
+        if mirror == Mirror::Update {
+            entry.shared.rooms_lock().insert(room.to_owned());
+        }
         let shared = entry.shared.clone();
         let worker = self.handle.get().map(|ns| ns.runtime().worker());
         let state = match self.rooms.entry(room.to_owned()) {
@@ -261,13 +271,20 @@ impl NamespaceActor {
     }
 
     pub(crate) fn leave_room(&mut self, id: &SocketId, room: &str) {
+        self.leave_room_as(id, room, Mirror::Update);
+    }
+
+    /// Removes `id` from `room`; `mirror` as in [`join_room_as`](Self::join_room_as).
+    fn leave_room_as(&mut self, id: &SocketId, room: &str, mirror: Mirror) {
         let Some(entry) = self.sockets.get_mut(id) else {
             return;
         };
         if !entry.rooms.remove(room) {
             return;
         }
-        entry.shared.rooms_lock().remove(room);
+        if mirror == Mirror::Update {
+            entry.shared.rooms_lock().remove(room);
+        }
         if let Some(state) = self.rooms.get_mut(room) {
             state.members.remove(id);
             state.snapshot = None;
@@ -555,7 +572,7 @@ impl Handler<Join> for NamespaceActor {
     type Result = ();
     fn handle(&mut self, msg: Join, _ctx: &mut Context<Self>) {
         for r in &msg.rooms {
-            self.join_room(&msg.socket, r);
+            self.join_room_as(&msg.socket, r, Mirror::AlreadyDone);
         }
     }
 }
@@ -563,8 +580,17 @@ impl Handler<Join> for NamespaceActor {
 impl Handler<Leave> for NamespaceActor {
     type Result = ();
     fn handle(&mut self, msg: Leave, _ctx: &mut Context<Self>) {
-        self.leave_room(&msg.socket, &msg.room);
+        self.leave_room_as(&msg.socket, &msg.room, Mirror::AlreadyDone);
     }
+}
+
+/// Whether a join or leave must also update the socket's own room view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mirror {
+    /// The change comes from the server side (operators, reattach): update it.
+    Update,
+    /// The socket made the change to its own view before asking.
+    AlreadyDone,
 }
 
 /// Registers a pending ack for `shared` when the broadcast wants answers;
