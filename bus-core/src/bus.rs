@@ -49,6 +49,11 @@ impl Runtime {
         let i = self.next_dispatcher.fetch_add(1, Ordering::Relaxed) % self.dispatchers.len();
         self.dispatchers[i].clone()
     }
+
+    /// The dispatchers, indexed by shard number.
+    pub(crate) fn shards(&self) -> &[Arc<Dispatcher>] {
+        &self.dispatchers
+    }
 }
 
 /// Matches names of dynamic namespaces.
@@ -198,9 +203,13 @@ impl BusBuilder {
             .recv()
             .map_err(|_| std::io::Error::other("bus thread stopped during startup"))?;
         let dispatchers = if workers.is_empty() {
-            vec![Dispatcher::start(&main)]
+            vec![Dispatcher::start(&main, 0)]
         } else {
-            workers.iter().map(Dispatcher::start).collect()
+            workers
+                .iter()
+                .enumerate()
+                .map(|(i, w)| Dispatcher::start(w, i))
+                .collect()
         };
         let rt = Arc::new(Runtime {
             timer: Timer::new(main.clone()),

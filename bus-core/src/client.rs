@@ -1,8 +1,9 @@
 //! The in-process client: the client side of a socket for code running in
 //! the same process, built on [`Connection`] exactly like a remote client.
 //!
-//! Owns client-side handler dispatch (on the worker's dispatcher actor,
-//! woken once per batch, see `dispatch.rs`), client→server acks and the
+//! Owns client-side handler dispatch (on the worker's dispatcher actor:
+//! run by its fan-out shard right after a broadcast's push, or woken once
+//! per batch, see `dispatch.rs` and `shard.rs`), client→server acks and the
 //! at-least-once auto-ack. It must not reach into the namespace except
 //! through the `Connection`.
 
@@ -97,20 +98,26 @@ impl std::hash::Hasher for NameHasher {
 type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 
 #[derive(Default)]
+#[repr(C)]
 struct Handlers {
+    /// Shared, so a delivery takes it with one reference count.
+    any: Arc<[AnyHandler]>,
     events: NameMap<EventHandler>,
-    any: Vec<AnyHandler>,
     gap: Vec<GapHandler>,
     disconnect: Vec<ReasonHandler>,
 }
 
+/// What a delivery reads (`done`, the handler table's lock and its shared
+/// parts) comes first, next to the reference counts a shard's upgrade
+/// touches.
+#[repr(C)]
 struct Inner {
+    done: AtomicBool,
+    handlers: RwLock<Handlers>,
     conn: Connection,
     ns: Namespace,
-    handlers: RwLock<Handlers>,
     acks: AckMap,
     manual_ack: bool,
-    done: AtomicBool,
     dispatcher: Arc<Dispatcher>,
     slot: Slot,
 }
@@ -213,7 +220,7 @@ impl Client {
             client_id: options.client_id.clone(),
             ..Default::default()
         };
-        let fut = ns.connect_when_ready(handshake, waker);
+        let fut = ns.connect_when_ready(handshake, waker, dispatcher.index());
         // Frees the slot if connecting fails or the future is dropped.
         let guard = SlotGuard(Some((dispatcher.clone(), slot)));
         async move {
@@ -232,6 +239,7 @@ impl Client {
             let client = Client { inner };
             setup(&client);
             let weak: Weak<dyn Ready> = Arc::downgrade(&client.inner) as Weak<Inner>;
+            let _ = client.inner.conn.shared.consumer.set(weak.clone());
             dispatcher.attach(slot, weak);
             // Items may have arrived before the client was attached (their
             // wake found no client): drain once.
@@ -281,7 +289,10 @@ impl Client {
     where
         F: Fn(&Incoming) + Send + Sync + 'static,
     {
-        self.handlers_mut().any.push(Arc::new(handler));
+        let mut h = self.handlers_mut();
+        let mut any = h.any.to_vec();
+        any.push(Arc::new(handler));
+        h.any = any.into();
     }
 
     /// At-least-once: retention dropped events this client never acknowledged.
@@ -448,16 +459,17 @@ fn dispatch(
 ) {
     let (specific, any) = {
         let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
-        (h.events.get(&event.name).cloned(), h.any.clone())
+        let any = (!h.any.is_empty()).then(|| h.any.clone());
+        (h.events.get(event.name.as_str()).cloned(), any)
     };
     let mut panicked = false;
-    let handled = specific.is_some() || !any.is_empty();
-    if !any.is_empty() {
+    let handled = specific.is_some() || any.is_some();
+    if let Some(any) = any {
         let incoming = Incoming {
             event: event.clone(),
             delivery,
         };
-        for h in &any {
+        for h in any.iter() {
             panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
         }
     }
@@ -491,6 +503,14 @@ fn dispatch(
 }
 
 impl Ready for Inner {
+    fn deliver(&self, event: &Arc<Event>, ack_id: Option<u64>) -> bool {
+        if self.done.load(Ordering::Acquire) {
+            return false;
+        }
+        dispatch(self, event, ack_id, None);
+        true
+    }
+
     /// One batch on the client's dispatcher: drain, then run the handlers.
     /// The drained items stay in `batch` (the dispatcher drops a whole round
     /// of them at once, so the shared events' reference counts are touched

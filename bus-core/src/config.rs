@@ -50,8 +50,11 @@ pub enum DeliveryGuarantee {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceConfig {
     /// Capacity of each socket's outbound queue (default 1024). The queue
-    /// allocates as items arrive (blocks of 31 slots), so an idle socket
-    /// does not pay for its capacity.
+    /// allocates as items arrive, so an idle socket does not pay for its
+    /// capacity. In-process clients are also fed through their worker's
+    /// fan-out shard, which takes at most 4096 broadcasts in flight (all
+    /// namespaces together); past that its recipients are treated as if
+    /// their queues were full (the new event is the one dropped).
     pub queue_capacity: usize,
     /// What to do when a socket's queue is full (default `DropOldest`).
     pub full_queue: FullQueuePolicy,

@@ -10,11 +10,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use actix::Addr;
 
 use crate::ack::AckMap;
+use crate::dispatch::Ready;
 use crate::error::{EmitError, InboundError};
 use crate::id::SocketId;
 use crate::messages::{AckToClient, ClientEvent, Close, ReliableAck};
@@ -49,19 +50,31 @@ pub struct Handshake {
 
 /// State shared by the server side ([`Socket`](crate::Socket)), the client
 /// side ([`Connection`]) and the namespace actor.
+///
+/// Laid out for the fan-out: what a shard reads per recipient (the
+/// consumer, `ns_closing`, the queue's length) comes first, on its own
+/// cache line after the reference counts.
+#[repr(C, align(64))]
 pub(crate) struct SocketShared {
+    /// The in-process client that consumes the queue, once attached: its
+    /// shard runs it right after pushing to it.
+    pub(crate) consumer: OnceLock<Weak<dyn Ready>>,
+    /// The namespace stopped queueing to this socket (it is being closed
+    /// or replaced). Written and read by the namespace actor and by the
+    /// socket's fan-out shard.
+    pub(crate) ns_closing: AtomicBool,
+    pub(crate) outbound: OutboundQueue,
     pub(crate) id: SocketId,
     pub(crate) ns: Namespace,
     pub(crate) handshake: Handshake,
-    pub(crate) outbound: OutboundQueue,
     /// Acks the server side waits for (server emit_with_ack, at-least-once).
     pub(crate) acks: AckMap,
     pub(crate) rooms: Mutex<BTreeSet<String>>,
     pub(crate) open: AtomicBool,
     pub(crate) closing: AtomicBool,
-    /// The namespace stopped queueing to this socket (it is being closed
-    /// or replaced). Written and read by the namespace actor only.
-    pub(crate) ns_closing: AtomicBool,
+    /// The fan-out shard that pushes this socket's events (an in-process
+    /// client's dispatcher); `None`: the namespace pushes them (remote).
+    pub(crate) shard: Option<usize>,
     pub(crate) actor: OnceLock<Addr<SocketActor>>,
     pub(crate) handlers: RwLock<ServerHandlers>,
 }
@@ -94,6 +107,8 @@ impl SocketShared {
             open: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             ns_closing: AtomicBool::new(false),
+            shard: None,
+            consumer: OnceLock::new(),
             actor: OnceLock::new(),
             handlers: RwLock::new(ServerHandlers::default()),
         }

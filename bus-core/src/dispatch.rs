@@ -15,8 +15,16 @@
 //! a client is put on it only by the wake that sets its queue's `scheduled`
 //! flag, and that flag is cleared only by the drain that takes it off.
 //!
-//! Owns the ready list and the dispatcher actor; it must not know what a
-//! client does with its batch (`client.rs` does).
+//! Each dispatcher is also its worker's **fan-out shard**: the namespace
+//! hands it one `Deliver` per broadcast (the in-process recipients whose
+//! dispatcher it is), and its handler pushes to and runs those clients in
+//! the same pass (`shard.rs`); the ready list then serves wakes from
+//! elsewhere (acks queued by socket actors, at-least-once pushes, a
+//! client's queue left non-empty by a slow batch).
+//!
+//! Owns the ready list, the client registry and the dispatcher actor; it
+//! must not know what a client does with its batch (`client.rs` does) nor
+//! who a broadcast targets (the namespace decides).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -26,13 +34,20 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use actix::prelude::ArbiterHandle;
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 
+use crate::payload::Event;
 use crate::queue::Outbound;
+use crate::shard::{Deliver, Relay};
 
 /// Something a dispatcher runs when it is ready: drain a queue, run handlers.
 pub(crate) trait Ready: Send + Sync {
     /// Drains one batch into `scratch` (appending) and handles it. The
     /// dispatcher drops what is in `scratch` later, many batches at once.
     fn run(&self, scratch: &mut Vec<Outbound>);
+
+    /// Handles one event that was never queued (its queue was empty, and
+    /// the caller is this client's dispatcher): as if pushed and drained.
+    /// Returns false, doing nothing, when the client no longer runs.
+    fn deliver(&self, event: &Arc<Event>, ack_id: Option<u64>) -> bool;
 }
 
 /// Clients handled per `Run` before the dispatcher yields its thread to
@@ -40,7 +55,11 @@ pub(crate) trait Ready: Send + Sync {
 const BUDGET: usize = 4096;
 
 /// Handled items kept before they are dropped together.
-const SCRATCH: usize = 4096;
+pub(crate) const SCRATCH: usize = 4096;
+
+/// Broadcasts (shard parts) a dispatcher may have queued before the
+/// namespace treats its recipients' queues as full.
+pub(crate) const SHARD_MAILBOX: usize = 4096;
 
 /// A client's place in its dispatcher's registry (what wakers push).
 pub(crate) type Slot = usize;
@@ -67,6 +86,8 @@ struct Registry {
 /// wake on the fan-out thread touches nothing of the client itself (no
 /// reference count moving between cores once per delivery).
 pub(crate) struct Dispatcher {
+    /// This dispatcher's shard number (its place in the runtime's list).
+    index: usize,
     list: Mutex<ReadyList>,
     registry: Mutex<Registry>,
     addr: OnceLock<actix::Addr<DispatcherActor>>,
@@ -80,8 +101,9 @@ impl fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     /// Starts a dispatcher actor on `arbiter`.
-    pub(crate) fn start(arbiter: &ArbiterHandle) -> Arc<Dispatcher> {
+    pub(crate) fn start(arbiter: &ArbiterHandle, index: usize) -> Arc<Dispatcher> {
         let shared = Arc::new(Dispatcher {
+            index,
             list: Mutex::new(ReadyList::default()),
             registry: Mutex::new(Registry::default()),
             addr: OnceLock::new(),
@@ -92,7 +114,8 @@ impl Dispatcher {
             move |ctx: &mut Context<DispatcherActor>| {
                 // At most one `Run` is in the mailbox (the `scheduled` flag);
                 // continuing after the budget uses `notify`, not the mailbox.
-                ctx.set_mailbox_capacity(16);
+                // The rest are broadcasts' shard parts (`Deliver`).
+                ctx.set_mailbox_capacity(SHARD_MAILBOX);
                 DispatcherActor {
                     shared: actor_shared,
                     batch: Vec::new(),
@@ -103,6 +126,33 @@ impl Dispatcher {
         );
         let _ = shared.addr.set(addr);
         shared
+    }
+
+    /// This dispatcher's shard number.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Hands this shard its part of a broadcast, or gives it back when the
+    /// shard's mailbox is full or the bus is stopping.
+    pub(crate) fn deliver(&self, msg: Deliver) -> Result<(), Deliver> {
+        let Some(addr) = self.addr.get() else {
+            return Err(msg);
+        };
+        addr.try_send(msg).map_err(|e| match e {
+            actix::prelude::SendError::Full(m) | actix::prelude::SendError::Closed(m) => m,
+        })
+    }
+
+    /// Hands this shard one item for one of its clients (see [`Relay`]), or
+    /// gives it back when the shard's mailbox is full or the bus is stopping.
+    pub(crate) fn relay(&self, msg: Relay) -> Result<(), Relay> {
+        let Some(addr) = self.addr.get() else {
+            return Err(msg);
+        };
+        addr.try_send(msg).map_err(|e| match e {
+            actix::prelude::SendError::Full(m) | actix::prelude::SendError::Closed(m) => m,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ReadyList> {
@@ -218,6 +268,14 @@ impl Handler<Run> for DispatcherActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Run, ctx: &mut Context<Self>) {
+        self.run_ready(ctx);
+    }
+}
+
+impl DispatcherActor {
+    /// Runs the ready clients until the list is empty or the budget is
+    /// spent (then it continues with a `Run` to itself).
+    fn run_ready(&mut self, ctx: &mut Context<Self>) {
         let mut handled = 0;
         loop {
             {
@@ -259,5 +317,32 @@ impl Handler<Run> for DispatcherActor {
                 return;
             }
         }
+    }
+}
+
+impl Handler<Relay> for DispatcherActor {
+    type Result = ();
+
+    /// An ack answer or a `Disconnect` for one of this shard's clients, in
+    /// its place behind the broadcasts this shard received before it.
+    fn handle(&mut self, msg: Relay, ctx: &mut Context<Self>) {
+        self.shared.lock().scheduled = true;
+        crate::shard::relay(msg);
+        self.run_ready(ctx);
+    }
+}
+
+impl Handler<Deliver> for DispatcherActor {
+    type Result = ();
+
+    /// The shard's part of a broadcast: push into each of this shard's
+    /// recipients' queues (policy applied), then run the clients that
+    /// became ready, so each queue is written and drained on this thread.
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        // Claim the ready list: wakes during the pushes only append to it
+        // (no `Run` message); it is run right below.
+        self.shared.lock().scheduled = true;
+        crate::shard::deliver(msg, &mut self.scratch);
+        self.run_ready(ctx);
     }
 }

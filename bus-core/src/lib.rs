@@ -65,13 +65,15 @@
 //! too (started on first join, stopped when empty) that keeps the room's
 //! membership view and statistics ([`Namespace::room`]). Each server-side
 //! socket is an actor that runs that socket's handlers; in-process clients
-//! are run by one dispatcher actor per worker thread, which a client's
-//! queue puts it on the ready list of (the dispatcher itself is woken only
-//! when its ready list was idle). A broadcast is one `Arc<Event>` pushed
-//! with `try_send` into each recipient's bounded, lazily allocated
-//! `crossbeam_channel` queue; a consumer is woken once per batch. A full
-//! queue drops volatile events and otherwise follows the namespace's
-//! [`FullQueuePolicy`]; every drop is counted ([`Bus::metrics`]).
+//! are run by one dispatcher actor per worker thread, which is also that
+//! worker's fan-out shard: the namespace hands each shard one message per
+//! broadcast, and the shard pushes the shared `Arc<Event>` into each of its
+//! clients' bounded, lazily allocated queues (or hands it over directly
+//! when nothing is queued before it) and runs the clients in the same
+//! pass. Remote connections' queues are filled by the namespace and their
+//! consumer is woken once per batch. A full queue drops volatile events and
+//! otherwise follows the namespace's [`FullQueuePolicy`]; every drop is
+//! counted ([`Bus::metrics`]).
 //!
 //! Remote clients use the same path through [`Connection`]
 //! ([`Namespace::connect_remote`]); see `docs/architecture.md`.
@@ -139,6 +141,7 @@ mod queue;
 mod reason;
 mod reliable;
 mod room;
+mod shard;
 mod socket;
 mod timer;
 

@@ -36,6 +36,9 @@ pub(crate) struct Connect {
     pub(crate) waker: Waker,
     /// Fired once the socket's `on_connection` handlers have run.
     pub(crate) ready: Option<oneshot::Sender<()>>,
+    /// The fan-out shard of an in-process client (its dispatcher's number);
+    /// `None` for a remote connection (pushed by the namespace).
+    pub(crate) shard: Option<usize>,
 }
 
 /// Namespace: `socket` joins `rooms`.

@@ -216,6 +216,7 @@ impl Namespace {
             handshake,
             waker,
             ready: None,
+            shard: None,
         });
         async move {
             match req.await {
@@ -234,12 +235,14 @@ impl Namespace {
         &self,
         handshake: Handshake,
         waker: Waker,
+        shard: usize,
     ) -> impl Future<Output = Result<Connection, ConnectError>> + Send + 'static {
         let (tx, rx) = futures::channel::oneshot::channel();
         let req = self.inner.addr.send(Connect {
             handshake,
             waker,
             ready: Some(tx),
+            shard: Some(shard),
         });
         async move {
             let conn = match req.await {

@@ -11,13 +11,20 @@
 //! do) nor know wire formats; at-least-once bookkeeping is in
 //! `at_least_once.rs`.
 //!
-//! The hot path (a broadcast without at-least-once clients) walks the room
-//! index straight into each member's queue: members are held with their
-//! shared state in a dense list, nothing is collected or looked up per
-//! recipient, the counters are updated once per broadcast, and the
-//! in-process dispatchers are woken once per chunk of pushes
-//! (`WAKE_CHUNK`) so they drain on the other core while the fan-out goes
-//! on. Why room actors do not take this work is explained in `room.rs`.
+//! The hot path (a namespace without at-least-once delivery) does not push
+//! into in-process clients' queues here: it sends each fan-out shard (one
+//! per worker, see `shard.rs`) one `Deliver` with the event and that
+//! shard's recipients, and pushes only remote (gateway) connections itself,
+//! so that a broadcast the namespace has applied is already queued for the
+//! gateway. A broadcast to one room without acks costs the namespace O(1)
+//! per shard: the room's members are cached split by shard
+//! (`RoomState::snapshot`, rebuilt by the first broadcast after a join
+//! or leave) and the snapshot is shared with the shards; other broadcasts
+//! (several rooms, `except`, acks) are selected and deduplicated here and
+//! handed out as explicit lists. Emit reports are merged from every part
+//! (`ReportSink`). At-least-once namespaces push every event from here,
+//! waking the dispatchers once per chunk of pushes (`WAKE_CHUNK`). Why
+//! room actors do not take this work is explained in `room.rs`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -45,6 +52,7 @@ use crate::queue::{Outbound, OutboundQueue};
 use crate::reason::DisconnectReason;
 use crate::reliable::{ClientLogs, Seq};
 use crate::room::RoomActor;
+use crate::shard::{self, Deliver, Recipients, Relay, ReportSink};
 use crate::socket::{Socket, SocketActor};
 
 /// A room's members: a dense list for the fan-out loop (no hashing, no
@@ -89,6 +97,41 @@ pub(crate) struct RoomState {
     pub(crate) actor: Addr<RoomActor>,
     /// Broadcasts that targeted the room (read by the room actor).
     pub(crate) broadcasts: Arc<AtomicU64>,
+    /// The members split by fan-out shard, built by the first broadcast
+    /// after a membership change and shared with the shards (so a
+    /// broadcast to an unchanged room builds no list).
+    snapshot: Option<RoomSnapshot>,
+}
+
+/// A room's members as the fan-out hands them out.
+#[derive(Clone)]
+struct RoomSnapshot {
+    /// In-process members, by shard number.
+    shards: Vec<Arc<[Arc<SocketShared>]>>,
+    /// Remote members (pushed by the namespace itself).
+    remote: Arc<[Arc<SocketShared>]>,
+}
+
+impl RoomState {
+    /// The members split by shard (`shards` shards), rebuilt if a join or
+    /// leave cleared it since the last broadcast.
+    fn snapshot(&mut self, shards: usize) -> &RoomSnapshot {
+        let members = &self.members;
+        self.snapshot.get_or_insert_with(|| {
+            let mut by_shard: Vec<Vec<Arc<SocketShared>>> = vec![Vec::new(); shards];
+            let mut remote = Vec::new();
+            for s in members.iter() {
+                match s.shard.and_then(|i| by_shard.get_mut(i)) {
+                    Some(list) => list.push(s.clone()),
+                    None => remote.push(s.clone()),
+                }
+            }
+            RoomSnapshot {
+                shards: by_shard.into_iter().map(Arc::from).collect(),
+                remote: Arc::from(remote),
+            }
+        })
+    }
 }
 
 /// Recipients pushed between two wakes of the in-process dispatchers
@@ -176,13 +219,23 @@ impl NamespaceActor {
     }
 
     pub(crate) fn join_room(&mut self, id: &SocketId, room: &str) {
+        self.join_room_as(id, room, Mirror::Update);
+    }
+
+    /// Joins `id` to `room`. `mirror` says whether the socket's own view of
+    /// its rooms (`Socket::rooms`) must be updated here: not when the socket
+    /// asked itself, since it already did, and a later `leave` of its own may
+    /// already have undone it.
+    fn join_room_as(&mut self, id: &SocketId, room: &str, mirror: Mirror) {
         let Some(entry) = self.sockets.get_mut(id) else {
             return;
         };
         if !entry.rooms.insert(room.to_owned()) {
             return;
         }
-        entry.shared.rooms_lock().insert(room.to_owned());
+        if mirror == Mirror::Update {
+            entry.shared.rooms_lock().insert(room.to_owned());
+        }
         let shared = entry.shared.clone();
         let worker = self.handle.get().map(|ns| ns.runtime().worker());
         let state = match self.rooms.entry(room.to_owned()) {
@@ -202,10 +255,12 @@ impl NamespaceActor {
                     members: Members::default(),
                     actor,
                     broadcasts,
+                    snapshot: None,
                 })
             }
         };
         state.members.insert(shared);
+        state.snapshot = None;
         if state
             .actor
             .try_send(RoomJoined { socket: id.clone() })
@@ -216,15 +271,23 @@ impl NamespaceActor {
     }
 
     pub(crate) fn leave_room(&mut self, id: &SocketId, room: &str) {
+        self.leave_room_as(id, room, Mirror::Update);
+    }
+
+    /// Removes `id` from `room`; `mirror` as in [`join_room_as`](Self::join_room_as).
+    fn leave_room_as(&mut self, id: &SocketId, room: &str, mirror: Mirror) {
         let Some(entry) = self.sockets.get_mut(id) else {
             return;
         };
         if !entry.rooms.remove(room) {
             return;
         }
-        entry.shared.rooms_lock().remove(room);
+        if mirror == Mirror::Update {
+            entry.shared.rooms_lock().remove(room);
+        }
         if let Some(state) = self.rooms.get_mut(room) {
             state.members.remove(id);
+            state.snapshot = None;
             let last = state.members.is_empty();
             if state
                 .actor
@@ -288,13 +351,7 @@ impl NamespaceActor {
     }
 
     fn fanout(&self) -> Fanout<'_> {
-        Fanout {
-            policy: self.config.full_queue,
-            counters: &self.counters,
-            ns: &self.name,
-            delivered: 0,
-            max_depth: 0,
-        }
+        Fanout::new(self.config.full_queue, &self.counters)
     }
 }
 
@@ -303,12 +360,25 @@ impl NamespaceActor {
 pub(crate) struct Fanout<'a> {
     policy: FullQueuePolicy,
     counters: &'a Counters,
-    ns: &'a str,
     delivered: u64,
     max_depth: usize,
 }
 
-impl Fanout<'_> {
+impl<'a> Fanout<'a> {
+    pub(crate) fn new(policy: FullQueuePolicy, counters: &'a Counters) -> Self {
+        Fanout {
+            policy,
+            counters,
+            delivered: 0,
+            max_depth: 0,
+        }
+    }
+
+    /// Counts an event handed to its consumer without queueing (depth 1).
+    pub(crate) fn handed(&mut self, report: &mut FanoutReport) {
+        self.queued(1, report);
+    }
+
     fn queued(&mut self, depth: usize, report: &mut FanoutReport) {
         self.max_depth = self.max_depth.max(depth);
         self.delivered += 1;
@@ -323,18 +393,44 @@ impl Fanout<'_> {
         volatile: bool,
         report: &mut FanoutReport,
     ) -> bool {
+        self.push_waking(shared, item, volatile, true, report)
+    }
+
+    /// As [`push`](Self::push); `wake: false` when the caller drains the
+    /// queue right after (see [`OutboundQueue::push_waking`]).
+    pub(crate) fn push_waking(
+        &mut self,
+        shared: &SocketShared,
+        item: Outbound,
+        volatile: bool,
+        wake: bool,
+        report: &mut FanoutReport,
+    ) -> bool {
         if shared.ns_closing.load(Ordering::Relaxed) {
             report.not_queued.push(shared.id.clone());
             return false;
         }
-        let q = &shared.outbound;
-        let item = match q.push(item) {
+        match shared.outbound.push_waking(item, wake) {
             Ok(depth) => {
                 self.queued(depth, report);
-                return true;
+                true
             }
-            Err(item) => item,
-        };
+            Err(item) => self.full(shared, item, volatile, true, report),
+        }
+    }
+
+    /// Applies the policy to an item `shared`'s queue has no room for;
+    /// `evict` allows `DropOldest` to make room (otherwise the item itself
+    /// is the one dropped).
+    pub(crate) fn full(
+        &mut self,
+        shared: &SocketShared,
+        item: Outbound,
+        volatile: bool,
+        evict: bool,
+        report: &mut FanoutReport,
+    ) -> bool {
+        let q = &shared.outbound;
         let id = &shared.id;
         let ack_of = |item: &Outbound| match item {
             Outbound::Event {
@@ -351,6 +447,14 @@ impl Fanout<'_> {
             return false;
         }
         match self.policy {
+            FullQueuePolicy::DropOldest if !evict => {
+                self.counters.dropped(DropReason::Oldest);
+                if let Some(a) = ack_of(&item) {
+                    shared.acks.take(a);
+                }
+                report.not_queued.push(id.clone());
+                false
+            }
             FullQueuePolicy::DropOldest => {
                 let (res, evicted) = q.push_evicting(item);
                 if let Some(old) = evicted {
@@ -389,7 +493,7 @@ impl Fanout<'_> {
                     shared.acks.take(a);
                 }
                 shared.ns_closing.store(true, Ordering::Relaxed);
-                tracing::warn!(ns = %self.ns, socket = %id, "outbound queue full: disconnecting slow socket");
+                tracing::warn!(ns = %shared.ns.name(), socket = %id, "outbound queue full: disconnecting slow socket");
                 shared.request_close(DisconnectReason::SlowConsumer);
                 report.not_queued.push(id.clone());
                 false
@@ -419,12 +523,9 @@ impl Handler<Connect> for NamespaceActor {
             DeliveryGuarantee::AtMostOnce => None,
         };
         let queue = OutboundQueue::new(self.config.queue_capacity, msg.waker);
-        let shared = Arc::new(SocketShared::new(
-            id.clone(),
-            ns.clone(),
-            msg.handshake,
-            queue,
-        ));
+        let mut shared = SocketShared::new(id.clone(), ns.clone(), msg.handshake, queue);
+        shared.shard = msg.shard;
+        let shared = Arc::new(shared);
         let worker = ns.runtime().worker();
         let cap = self.config.inbound_capacity.max(16);
         let actor_shared = shared.clone();
@@ -471,7 +572,7 @@ impl Handler<Join> for NamespaceActor {
     type Result = ();
     fn handle(&mut self, msg: Join, _ctx: &mut Context<Self>) {
         for r in &msg.rooms {
-            self.join_room(&msg.socket, r);
+            self.join_room_as(&msg.socket, r, Mirror::AlreadyDone);
         }
     }
 }
@@ -479,8 +580,17 @@ impl Handler<Join> for NamespaceActor {
 impl Handler<Leave> for NamespaceActor {
     type Result = ();
     fn handle(&mut self, msg: Leave, _ctx: &mut Context<Self>) {
-        self.leave_room(&msg.socket, &msg.room);
+        self.leave_room_as(&msg.socket, &msg.room, Mirror::AlreadyDone);
     }
+}
+
+/// Whether a join or leave must also update the socket's own room view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mirror {
+    /// The change comes from the server side (operators, reattach): update it.
+    Update,
+    /// The socket made the change to its own view before asking.
+    AlreadyDone,
 }
 
 /// Registers a pending ack for `shared` when the broadcast wants answers;
@@ -585,41 +695,151 @@ impl Handler<Broadcast> for NamespaceActor {
                 state.broadcasts.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let reliable = self.logs.is_some() && !msg.volatile;
         let mut report = FanoutReport::default();
-        if reliable {
-            self.broadcast_reliable(&msg, &mut report);
-        } else {
-            // The hot path: straight from the room index into each queue,
-            // waking the in-process dispatchers once per chunk of pushes.
-            dispatch::deferring_wakes(|| {
-                let mut fanout = self.fanout();
-                let mut n = 0usize;
-                self.for_each_target(&msg.target, |shared| {
-                    let Ok(ack_id) = register_ack(&msg, shared, &mut report) else {
-                        return;
-                    };
+        let shards = match self.handle.get() {
+            Some(ns) if self.logs.is_none() => ns.runtime().shards().to_vec(),
+            // At-least-once namespaces push every event themselves (the
+            // log's order and the plain events' order stay one order).
+            _ => Vec::new(),
+        };
+        if shards.is_empty() {
+            self.broadcast_direct(&msg, &mut report);
+            shard::finalize(&mut report);
+            if let Some(tx) = msg.report {
+                let _ = tx.send(report);
+            }
+            return;
+        }
+        self.broadcast_sharded(msg, &shards, report);
+    }
+}
+
+impl NamespaceActor {
+    /// Every recipient pushed from this thread (at-least-once namespaces).
+    fn broadcast_direct(&mut self, msg: &Broadcast, report: &mut FanoutReport) {
+        if self.logs.is_some() && !msg.volatile {
+            self.broadcast_reliable(msg, report);
+            return;
+        }
+        dispatch::deferring_wakes(|| {
+            let mut fanout = self.fanout();
+            let mut n = 0usize;
+            self.for_each_target(&msg.target, |shared| {
+                let Ok(ack_id) = register_ack(msg, shared, report) else {
+                    return;
+                };
+                let item = Outbound::Event {
+                    event: msg.event.clone(),
+                    ack_id,
+                    delivery: None,
+                };
+                fanout.push(shared, item, msg.volatile, report);
+                n += 1;
+                if n % WAKE_CHUNK == 0 {
+                    dispatch::flush_wakes();
+                }
+            });
+            fanout.finish();
+        });
+    }
+
+    /// The hot path: remote recipients are pushed here, in-process ones by
+    /// their shard (one `Deliver` per shard with recipients, see `shard.rs`).
+    fn broadcast_sharded(
+        &mut self,
+        msg: Broadcast,
+        shards: &[Arc<dispatch::Dispatcher>],
+        mut report: FanoutReport,
+    ) {
+        let n = shards.len();
+        let mut parts: Vec<Option<Recipients>> = (0..n).map(|_| None).collect();
+        let mut skip = None;
+        let simple =
+            msg.target.rooms.len() == 1 && msg.target.except.is_empty() && msg.ack.is_none();
+        let mut fanout = Fanout::new(self.config.full_queue, &self.counters);
+        if simple {
+            // One room, no acks: the room's cached per-shard lists.
+            skip = msg
+                .target
+                .skip
+                .as_ref()
+                .and_then(|id| self.sockets.get(id))
+                .map(|e| e.shared.clone());
+            if let Some(room) = self.rooms.get_mut(&msg.target.rooms[0]) {
+                let snap = room.snapshot(n);
+                for s in snap.remote.iter() {
+                    if skip.as_ref().is_some_and(|k| Arc::ptr_eq(k, s)) {
+                        continue;
+                    }
                     let item = Outbound::Event {
                         event: msg.event.clone(),
-                        ack_id,
+                        ack_id: None,
                         delivery: None,
                     };
-                    fanout.push(shared, item, msg.volatile, &mut report);
-                    n += 1;
-                    if n % WAKE_CHUNK == 0 {
-                        dispatch::flush_wakes();
+                    fanout.push(s, item, msg.volatile, &mut report);
+                }
+                for (part, members) in parts.iter_mut().zip(snap.shards.iter()) {
+                    if !members.is_empty() {
+                        *part = Some(Recipients::Room(members.clone()));
                     }
-                });
-                fanout.finish();
+                }
+            }
+        } else {
+            let mut lists: Vec<Vec<(Arc<SocketShared>, Option<u64>)>> = vec![Vec::new(); n];
+            self.for_each_target(&msg.target, |shared| {
+                let Ok(ack_id) = register_ack(&msg, shared, &mut report) else {
+                    return;
+                };
+                match shared.shard.and_then(|i| lists.get_mut(i)) {
+                    Some(list) => list.push((shared.clone(), ack_id)),
+                    None => {
+                        let item = Outbound::Event {
+                            event: msg.event.clone(),
+                            ack_id,
+                            delivery: None,
+                        };
+                        fanout.push(shared, item, msg.volatile, &mut report);
+                    }
+                }
             });
+            for (part, list) in parts.iter_mut().zip(lists) {
+                if !list.is_empty() {
+                    *part = Some(Recipients::Listed(list));
+                }
+            }
         }
-        // Recipients whose event never got queued are not waited for.
-        if !report.not_queued.is_empty() {
-            let nq: HashSet<&SocketId> = report.not_queued.iter().collect();
-            report.pending.retain(|(s, _)| !nq.contains(&s.id));
+        fanout.finish();
+        let sending = parts.iter().filter(|p| p.is_some()).count();
+        let sink = msg
+            .report
+            .map(|tx| Arc::new(ReportSink::new(tx, sending + 1)));
+        let mut first = true;
+        for (dispatcher, part) in shards.iter().zip(parts) {
+            let Some(recipients) = part else { continue };
+            // Each shard's recipients share their own copy of the event, so
+            // the shards do not move one reference count between cores
+            // per delivery (remote recipients all share the original).
+            let event = if std::mem::take(&mut first) {
+                msg.event.clone()
+            } else {
+                Arc::new(Event::clone(&msg.event))
+            };
+            let deliver = Deliver {
+                event,
+                recipients,
+                skip: skip.clone(),
+                volatile: msg.volatile,
+                policy: self.config.full_queue,
+                counters: self.counters.clone(),
+                report: sink.clone(),
+            };
+            if let Err(back) = dispatcher.deliver(deliver) {
+                shard::refuse(back);
+            }
         }
-        if let Some(tx) = msg.report {
-            let _ = tx.send(report);
+        match sink {
+            Some(sink) => sink.add(report),
+            None => drop(report),
         }
     }
 }
@@ -676,11 +896,12 @@ impl Handler<SocketClosed> for NamespaceActor {
         if let Some(reason) = msg.disconnect {
             // After every emit and ack answer the socket's handlers made
             // before closing (they came through this mailbox first).
-            let (_, _) = entry
-                .shared
-                .outbound
-                .push_evicting(Outbound::Disconnect { reason });
+            let shared = entry.shared.clone();
+            self.queue_in_order(&shared, Outbound::Disconnect { reason }, true);
         }
+        let Some(entry) = self.sockets.get(&msg.socket) else {
+            return;
+        };
         let rooms: Vec<String> = entry.rooms.iter().cloned().collect();
         let client = entry.client.clone();
         for r in &rooms {
@@ -743,9 +964,44 @@ impl Handler<AckToClient> for NamespaceActor {
             ack_id: msg.ack_id,
             payload: msg.payload,
         };
+        self.queue_in_order(&msg.socket, item, false);
+    }
+}
+
+impl NamespaceActor {
+    /// Queues `item` for one socket behind everything already on its way
+    /// to it: an in-process client's broadcasts travel through its shard,
+    /// so the item does too; a remote socket's queue is pushed here.
+    /// `evict` makes room by dropping the oldest item (for a `Disconnect`).
+    fn queue_in_order(&mut self, shared: &Arc<SocketShared>, mut item: Outbound, evict: bool) {
+        let dispatcher = match (shared.shard, self.handle.get()) {
+            // At-least-once namespaces push every event themselves.
+            (Some(i), Some(ns)) if self.logs.is_none() => ns.runtime().shards().get(i).cloned(),
+            _ => None,
+        };
+        if let Some(dispatcher) = dispatcher {
+            let relay = Relay {
+                shared: shared.clone(),
+                item,
+                evict,
+                policy: self.config.full_queue,
+                counters: self.counters.clone(),
+            };
+            match dispatcher.relay(relay) {
+                Ok(()) => return,
+                Err(back) => {
+                    tracing::warn!(socket = %shared.id, "fan-out shard lagging: queueing directly");
+                    item = back.item;
+                }
+            }
+        }
+        if evict {
+            let _ = shared.outbound.push_evicting(item);
+            return;
+        }
         let mut report = FanoutReport::default();
-        if self.fanout().push(&msg.socket, item, false, &mut report) {
-            self.counters.depth(msg.socket.outbound.len());
+        if self.fanout().push(shared, item, false, &mut report) {
+            self.counters.depth(shared.outbound.len());
         }
     }
 }

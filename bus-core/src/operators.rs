@@ -130,7 +130,9 @@ impl BroadcastOperator {
             .map(|_| ())
     }
 
-    /// Emits and waits until the namespace has fanned the event out.
+    /// Emits and waits until the event is queued for (or, in-process,
+    /// handed to) every recipient: the report merges the namespace's part
+    /// and each worker's fan-out shard's part.
     ///
     /// # Errors
     /// [`EmitError::QueueFull`] naming the sockets that refused it under

@@ -1,26 +1,31 @@
-//! The per-socket outbound queue: a bounded, lazily allocated
-//! `crossbeam_channel` of [`Outbound`] items with a coalesced waker.
+//! The per-socket outbound queue: a bounded, lazily allocated FIFO of
+//! [`Outbound`] items with a coalesced waker.
 //!
 //! Owns push/drain/wake mechanics; it must not decide policy (the namespace
 //! does) nor know about transports.
 //!
-//! # Why a list channel with a counted bound
+//! # Why a crossbeam list channel with a counted bound
 //!
 //! `crossbeam_channel::bounded(capacity)` allocates all `capacity` slots up
-//! front: with the default 1024 slots of `Outbound` (64 bytes each, plus a
-//! stamp) that is about 72 KB per socket before the first event, most of
-//! the resident memory of an idle connection, and it spreads a broadcast to
-//! 10 000 sockets over 700 MB of slot arrays (a cache and TLB miss per
-//! recipient, plus first-touch page faults). The queue therefore uses the
-//! list flavour (`crossbeam_channel::unbounded`), which allocates blocks of
-//! 31 slots only as items arrive and frees each block once it is read, and
-//! enforces the bound itself: every push first reserves a place in the
-//! atomic `len` counter and gives the item back when `len` has reached
-//! `capacity`, so the queue never holds more than `capacity` items and the
+//! front: with the default 1024 slots of `Outbound` that is about 72 KB per
+//! socket before the first event, most of the resident memory of an idle
+//! connection, and it spreads a broadcast to 10 000 sockets over 700 MB of
+//! slot arrays. The queue therefore uses the list flavour
+//! (`crossbeam_channel::unbounded`), which allocates blocks of 31 slots only
+//! as items arrive and frees each block once it is read, and enforces the
+//! bound itself: every push first reserves a place in the atomic `len`
+//! counter and hands the item back when `len` has reached `capacity`, so the
+//! queue never holds more than `capacity` items and the
 //! [`FullQueuePolicy`](crate::FullQueuePolicy) applies exactly as with a
-//! bounded channel. An idle socket costs the channel header (a few hundred
-//! bytes); a socket that has received something keeps one block (about
-//! 2.3 KB) until it is drained past it.
+//! bounded channel (`try_send` semantics). An idle socket costs the channel
+//! header; a socket that has received something keeps one block until it is
+//! drained past it.
+//!
+//! The waker is coalesced with an atomic `scheduled` flag: only the push
+//! that finds the consumer idle calls it, and a drain that leaves items
+//! behind calls it again. In-process clients usually bypass the queue
+//! altogether: their fan-out shard hands an event straight to the client
+//! when nothing is queued before it (`shard.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -86,12 +91,16 @@ pub enum Outbound {
     },
 }
 
+/// `len` first: a fan-out shard reads it next to the socket's other hot
+/// fields (see `SocketShared`).
+#[repr(C)]
 pub(crate) struct OutboundQueue {
-    tx: Sender<Outbound>,
-    rx: Receiver<Outbound>,
     /// Items queued or reserved by a push in progress; never above `capacity`.
     len: AtomicUsize,
+    tx: Sender<Outbound>,
+    rx: Receiver<Outbound>,
     capacity: usize,
+    /// The waker was called and the consumer has not drained since.
     scheduled: AtomicBool,
     waker: Waker,
 }
@@ -124,10 +133,25 @@ impl OutboundQueue {
         self.len.load(Ordering::Acquire).min(self.capacity)
     }
 
+    /// True when nothing is queued or reserved. Only the consumer can make a
+    /// non-empty queue empty, so the consumer may rely on a `true` answer:
+    /// whatever is pushed after it comes after whatever the consumer does
+    /// next.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Acquire) == 0
+    }
+
     /// Reserves a place and `try_send`s; on success wakes the consumer if it
     /// was idle. Returns the depth after the push, or the item back when the
     /// queue holds `capacity` items.
     pub(crate) fn push(&self, item: Outbound) -> Result<usize, Outbound> {
+        self.push_waking(item, true)
+    }
+
+    /// As [`push`](Self::push); `wake: false` leaves the waker alone for a
+    /// caller that drains the queue right after (a shard running its own
+    /// client): the drain re-arms the flag and wakes if items remain.
+    pub(crate) fn push_waking(&self, item: Outbound, wake: bool) -> Result<usize, Outbound> {
         let before = self.len.fetch_add(1, Ordering::SeqCst);
         if before >= self.capacity {
             self.len.fetch_sub(1, Ordering::AcqRel);
@@ -135,7 +159,9 @@ impl OutboundQueue {
         }
         match self.tx.try_send(item) {
             Ok(()) => {
-                self.wake();
+                if wake {
+                    self.wake();
+                }
                 Ok(before + 1)
             }
             // The receiver lives in `self`, so neither can happen; hand the
@@ -219,7 +245,6 @@ impl OutboundQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
 
     fn ev() -> Outbound {
         Outbound::Event {

@@ -4,44 +4,43 @@
 //! [`Namespace::room`](crate::Namespace::room) queries off the namespace's
 //! thread.
 //!
-//! The namespace actor keeps the index used for fan-out: one mailbox then
-//! orders every join, leave and broadcast of the namespace, and a broadcast
-//! to several rooms is deduplicated in one pass. Room actors are told about
-//! each change after it is applied (one `try_send` per join/leave, never per
-//! fan-out recipient), so they must not be used to route events. The
-//! broadcast count is a shared counter the namespace bumps, not a message
-//! per broadcast.
+//! Who owns what on the delivery path:
 //!
-//! # Why room actors do not perform the fan-out
+//! - the **namespace actor** owns the room index (`namespace_actor.rs`):
+//!   one mailbox orders every join, leave and broadcast of the namespace,
+//!   a broadcast to several rooms is deduplicated there, and it keeps each
+//!   room's members split by fan-out shard (a snapshot rebuilt by the first
+//!   broadcast after a membership change);
+//! - each **fan-out shard** (the dispatcher of one worker thread,
+//!   `dispatch.rs` and `shard.rs`) receives one message per broadcast with
+//!   the shared event and its members' part of the snapshot, and pushes
+//!   into and runs those in-process clients on its own thread;
+//! - **room actors** only mirror membership for queries: they are told
+//!   about each change after it is applied (one `try_send` per join/leave,
+//!   never per fan-out recipient), so they must not be used to route
+//!   events. The broadcast count is a shared counter the namespace bumps,
+//!   not a message per broadcast.
 //!
-//! Moving a room's fan-out into its actor (the namespace forwarding joins,
-//! leaves and broadcasts to it in order) was considered for throughput and
-//! rejected, after profiling the `fanout` bench:
+//! # Why the fan-out is sharded by recipient, not by room
 //!
-//! - **Speed.** A fan-out is about 300 instructions per recipient on the
-//!   pushing side and what costs is moving each recipient's queue between
-//!   cores (the queue's tail, the slot, its length and wake flag are
-//!   written by the pusher and read by the consumer). A room actor runs on
-//!   a worker thread, the same threads as the dispatchers that drain the
-//!   in-process clients, so on a 2-core machine it would not add a core;
-//!   it would add an actor message per room per broadcast and move the
-//!   same cache lines between the same cores. The namespace thread already
-//!   fans out while the dispatchers drain on the other core (woken once
-//!   per 1024 pushes, see `namespace_actor.rs`).
+//! Moving a room's fan-out into its room actor (the namespace forwarding
+//! joins, leaves and broadcasts to it in order) was rejected:
+//!
 //! - **Correctness.** A broadcast to several rooms must reach a socket in
 //!   two of them once, and a socket must see one sender's events in order
-//!   whether they were addressed to one room or several. With the fan-out
-//!   split across room actors, a multi-room broadcast would need the rooms
-//!   to agree on who delivers to shared members, and a single-room event
-//!   sent after a multi-room one could overtake it on another room's
-//!   thread; both need a second ordering point, which is the namespace.
+//!   whether they were addressed to one room or several. Split across room
+//!   actors, a multi-room broadcast would need the rooms to agree on who
+//!   delivers to shared members, and a single-room event sent after a
+//!   multi-room one could overtake it on another room's thread.
+//! - **Speed.** A room actor on some worker would still push into queues
+//!   that other workers drain, moving each queue's cache lines between
+//!   cores once per delivery.
 //!
-//! What would pay off is sharding by *recipient*, not by room: one fan-out
-//! shard per worker thread holding the members whose dispatcher runs
-//! there, so each queue is written and drained on one core. That keeps
-//! per-socket order (each socket lives in one shard) but needs the emit
-//! reports and ack collection to merge answers from every shard; it is
-//! the next step if the in-process target must be met.
+//! Sharding by recipient has neither problem: a socket belongs to one
+//! shard for its whole life, every broadcast reaches that shard through
+//! one mailbox in the namespace's order, and the queue is written and
+//! drained on the shard's core. The namespace still selects (and
+//! deduplicates) the recipients; the shards only deliver.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};

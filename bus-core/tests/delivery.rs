@@ -256,3 +256,19 @@ fn a_client_emit_refused_by_a_full_mailbox_hands_the_event_back() {
     assert_eq!(event.name, "work");
     drop(release_tx);
 }
+
+#[test]
+fn an_emit_report_counts_in_process_and_remote_recipients_on_every_worker() {
+    let bus = Bus::builder().workers(2).try_start().unwrap();
+    let ns = bus.of("/");
+    let clients: Vec<_> = (0..10).map(|_| connect(&ns)).collect();
+    let (conn, _) = remote(&ns, Handshake::default());
+    ns.sockets_join("r").unwrap();
+    settle(&ns);
+    let report = block_on(ns.to("r").emit_reported("e", &1)).unwrap();
+    assert_eq!(report.queued, 11);
+    for (_, seen) in &clients {
+        assert_eq!(seen.wait_for("e", 1).len(), 1);
+    }
+    assert_eq!(drain_all(&conn).len(), 1);
+}
