@@ -92,6 +92,10 @@ fn setup(bus: &Bus, log: &Log) {
                 });
             }
             "kick" => socket.disconnect(),
+            "drop-transport" => {
+                let _ = socket.emit("bye", &"now");
+                socket.close_transport();
+            }
             _ => {}
         });
     });
@@ -563,6 +567,24 @@ async fn a_server_side_disconnect_sends_disconnect_and_keeps_the_connection() {
     ws.send(r#"42["message","ignored"]"#).await;
     ws.silent_for(Duration::from_millis(300)).await;
     assert!(!server.disconnected(&custom_sid));
+}
+
+#[tokio::test]
+async fn close_transport_closes_the_whole_connection_after_what_was_queued() {
+    let server = server();
+    let (mut ws, sid) = Ws::joined().await;
+    let custom_sid = ws.connect("/custom", None).await;
+    ws.send(r#"42["drop-transport"]"#).await;
+    // What the handler emitted first still arrives; then the connection
+    // closes with no DISCONNECT packet, as Socket.IO's `socket.conn.close()`.
+    ws.expect_text(r#"42["bye","now"]"#).await;
+    assert!(ws.closed().await, "the transport stayed open");
+    assert_eq!(server.disconnect_of(&sid).await.1, "forced close");
+    // Every namespace on that connection goes with it.
+    assert_eq!(
+        server.disconnect_of(&custom_sid).await,
+        ("/custom".to_owned(), "forced close".to_owned())
+    );
 }
 
 #[tokio::test]

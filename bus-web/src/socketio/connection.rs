@@ -26,7 +26,7 @@ use bus_core::{
 use super::binary::{Decoded, Reassembler};
 use super::frames;
 use super::packet::{DecodeError, PacketData};
-use crate::engineio::{EngineMessage, EngineSession};
+use crate::engineio::{CloseReason, EngineMessage, EngineSession};
 
 /// The key of the CONNECT auth payload (or, failing that, the query
 /// parameter) that carries the persistent client id of at-least-once
@@ -314,6 +314,7 @@ impl SessionState {
         out.append(&mut inner.control);
         let mut items = Vec::new();
         let mut gone = Vec::new();
+        let mut close_transport = None;
         for (ns, socket) in &inner.sockets {
             items.clear();
             items.reserve(socket.queued().min(max_batch));
@@ -336,6 +337,15 @@ impl SessionState {
                         };
                         frames::push_gap(out, ns, notice);
                     }
+                    Outbound::Disconnect { reason } if reason.closes_transport() => {
+                        // `socket.conn.close()`: no DISCONNECT packet; the
+                        // whole session closes after what is already queued,
+                        // so the client sees "transport close" and reconnects.
+                        tracing::debug!(sid = self.engine.sid(), ns, %reason, "server closes the transport");
+                        close_transport = Some(reason);
+                        gone.push(ns.clone());
+                        break;
+                    }
                     Outbound::Disconnect { reason } => {
                         tracing::debug!(sid = self.engine.sid(), ns, %reason, "server removed the socket");
                         frames::push_disconnect(out, ns);
@@ -347,6 +357,10 @@ impl SessionState {
         }
         for ns in gone {
             inner.sockets.remove(&ns);
+        }
+        if let Some(reason) = close_transport {
+            self.engine
+                .close(CloseReason::Server(reason.as_str().to_owned()));
         }
     }
 

@@ -226,6 +226,10 @@ fn disconnect_reason(reason: &CloseReason) -> DisconnectReason {
         CloseReason::ParseError => DisconnectReason::ParseError,
         CloseReason::PingTimeout => DisconnectReason::PingTimeout,
         CloseReason::ServerShutdown => DisconnectReason::ServerShuttingDown,
+        // A socket's `close_transport()` took the whole connection down.
+        CloseReason::Server(reason) if reason == DisconnectReason::ForcedClose.as_str() => {
+            DisconnectReason::ForcedClose
+        }
         _ => DisconnectReason::ServerNamespaceDisconnect,
     }
 }
