@@ -14,7 +14,7 @@ use std::sync::Arc;
 use actix::Addr;
 
 use super::packet::EngineMessage;
-use super::session::{CloseSession, Notify, Push, Session};
+use super::session::{CloseAfterFlush, CloseSession, Notify, Push, Session};
 
 /// What the layer above Engine.IO (Socket.IO, or the bare echo server)
 /// implements to receive messages and to feed outbound ones.
@@ -296,6 +296,14 @@ impl EngineSession {
         // Closing is a control message, not fan-out: it must not be lost to
         // a full mailbox.
         self.shared.addr.do_send(CloseSession { reason });
+    }
+
+    /// Close the session once everything already queued for the client has
+    /// been written (Engine.IO's graceful close: Socket.IO's
+    /// `socket.conn.close()` waits for the write buffer the same way). A
+    /// client that stops reading is still closed by the usual write timeout.
+    pub fn close_after_flush(&self, reason: CloseReason) {
+        self.shared.addr.do_send(CloseAfterFlush { reason });
     }
 }
 

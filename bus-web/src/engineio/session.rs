@@ -73,6 +73,13 @@ pub(crate) struct CloseSession {
     pub(crate) reason: CloseReason,
 }
 
+/// Close the session once everything queued so far has been written.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CloseAfterFlush {
+    pub(crate) reason: CloseReason,
+}
+
 /// Why a transport request for an existing session is refused (HTTP 400).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum RequestRefused {
@@ -217,6 +224,8 @@ pub(crate) struct Session {
     stall_watch: bool,
     ping_deadline: Option<SpawnHandle>,
     close_reason: Option<CloseReason>,
+    /// A close asked for once the buffer is written (`close_after_flush`).
+    close_when_flushed: Option<CloseReason>,
     /// Set while the handler is not ready for client messages (a retry is
     /// scheduled); see `EngineHandler::inbound_ready`.
     inbound_blocked: bool,
@@ -347,6 +356,7 @@ impl Session {
             stall_watch: false,
             ping_deadline: None,
             close_reason: None,
+            close_when_flushed: None,
             inbound_blocked: false,
             held: VecDeque::new(),
             inbound_waiters: Vec::new(),
@@ -478,6 +488,18 @@ impl Session {
             return;
         }
         self.flush(ctx);
+        self.finish_close_if_flushed(ctx);
+    }
+
+    /// Performs a close that waited for the buffer (`close_after_flush`)
+    /// once nothing is buffered or being written.
+    fn finish_close_if_flushed(&mut self, ctx: &mut Context<Self>) {
+        if self.close_when_flushed.is_none() || !self.buffer.is_empty() || self.ws_in_flight {
+            return;
+        }
+        if let Some(reason) = self.close_when_flushed.take() {
+            self.close(reason, ctx);
+        }
     }
 
     fn close_slow(&mut self, ctx: &mut Context<Self>) {
@@ -706,6 +728,18 @@ impl Handler<CloseSession> for Session {
     }
 }
 
+impl Handler<CloseAfterFlush> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: CloseAfterFlush, ctx: &mut Self::Context) {
+        if self.closing() {
+            return;
+        }
+        self.close_when_flushed = Some(msg.reason);
+        self.after(ctx);
+        self.finish_close_if_flushed(ctx);
+    }
+}
+
 impl Handler<PollGet> for Session {
     type Result = Result<PollOutcome, RequestRefused>;
     fn handle(&mut self, _msg: PollGet, ctx: &mut Self::Context) -> Self::Result {
@@ -729,7 +763,9 @@ impl Handler<PollGet> for Session {
             return Ok(PollOutcome::Ready(encode_payload(&[Packet::Noop])));
         }
         if !self.buffer.is_empty() {
-            return Ok(PollOutcome::Ready(self.take_payload()));
+            let payload = self.take_payload();
+            self.finish_close_if_flushed(ctx);
+            return Ok(PollOutcome::Ready(payload));
         }
         let (reply, receiver) = oneshot::channel();
         self.next_poll_id += 1;

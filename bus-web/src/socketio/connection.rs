@@ -360,7 +360,7 @@ impl SessionState {
         }
         if let Some(reason) = close_transport {
             self.engine
-                .close(CloseReason::Server(reason.as_str().to_owned()));
+                .close_after_flush(CloseReason::Server(reason.as_str().to_owned()));
         }
     }
 
