@@ -216,7 +216,7 @@ impl Client {
         let waker: Waker = Arc::new(move || wake_dispatcher.schedule(slot));
         let handshake = Handshake {
             auth: options.auth.clone(),
-            query: options.query.clone(),
+            query: Arc::new(options.query.clone()),
             client_id: options.client_id.clone(),
             ..Default::default()
         };

@@ -6,7 +6,7 @@
 //! bus-web gateway drives a `Connection` for each browser socket; the
 //! in-process [`Client`](crate::Client) is built on the same type.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,14 +38,51 @@ use crate::socket::{ServerHandlers, SocketActor};
 pub struct Handshake {
     /// The client's auth object (Socket.IO CONNECT payload); `Null` if none.
     pub auth: serde_json::Value,
-    /// Query parameters of the transport request.
-    pub query: HashMap<String, String>,
-    /// Headers of the transport request (lowercase names).
-    pub headers: HashMap<String, String>,
+    /// Query parameters of the transport request. Shared, not copied, by
+    /// every socket of one transport connection.
+    pub query: Arc<HashMap<String, String>>,
+    /// Headers of the transport request (lowercase names). Shared, not
+    /// copied, by every socket of one transport connection.
+    pub headers: Arc<HashMap<String, String>>,
     /// Remote address, if known.
     pub address: Option<SocketAddr>,
     /// Persistent client id for at-least-once delivery (distinct from the socket id).
     pub client_id: Option<String>,
+}
+
+/// The rooms of one socket as the server side sees them: a sorted `Vec`,
+/// since a socket is in few rooms (a `BTreeSet`'s first node alone takes
+/// about 300 bytes, for every connection).
+#[derive(Debug, Default)]
+pub(crate) struct RoomSet(Vec<String>);
+
+impl RoomSet {
+    /// Adds `room`; false if it was there.
+    pub(crate) fn insert(&mut self, room: String) -> bool {
+        match self.0.binary_search(&room) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, room);
+                true
+            }
+        }
+    }
+
+    /// Removes `room`; false if it was not there.
+    pub(crate) fn remove(&mut self, room: &str) -> bool {
+        match self.0.binary_search_by(|r| r.as_str().cmp(room)) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The rooms, sorted.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
 }
 
 /// State shared by the server side ([`Socket`](crate::Socket)), the client
@@ -69,7 +106,7 @@ pub(crate) struct SocketShared {
     pub(crate) handshake: Handshake,
     /// Acks the server side waits for (server emit_with_ack, at-least-once).
     pub(crate) acks: AckMap,
-    pub(crate) rooms: Mutex<BTreeSet<String>>,
+    pub(crate) rooms: Mutex<RoomSet>,
     pub(crate) open: AtomicBool,
     pub(crate) closing: AtomicBool,
     /// The fan-out shard that pushes this socket's events (an in-process
@@ -95,8 +132,7 @@ impl SocketShared {
         handshake: Handshake,
         outbound: OutboundQueue,
     ) -> Self {
-        let mut rooms = BTreeSet::new();
-        rooms.insert(id.as_str().to_owned());
+        let rooms = RoomSet(vec![id.as_str().to_owned()]);
         SocketShared {
             id,
             ns,
@@ -118,7 +154,7 @@ impl SocketShared {
         self.ns.counters()
     }
 
-    pub(crate) fn rooms_lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+    pub(crate) fn rooms_lock(&self) -> std::sync::MutexGuard<'_, RoomSet> {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 

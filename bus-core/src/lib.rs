@@ -61,9 +61,9 @@
 //! ## Architecture
 //!
 //! Each namespace is an actor that owns its sockets and its room index and
-//! applies joins, leaves and broadcasts in one order. Each room is an actor
-//! too (started on first join, stopped when empty) that keeps the room's
-//! membership view and statistics ([`Namespace::room`]). Each server-side
+//! applies joins, leaves and broadcasts in one order. A queried room has an
+//! actor too (started by the first [`Namespace::room`] query, stopped when
+//! the room empties) that keeps the room's membership view and statistics. Each server-side
 //! socket is an actor that runs that socket's handlers; in-process clients
 //! are run by one dispatcher actor per worker thread, which is also that
 //! worker's fan-out shard: the namespace hands each shard one message per

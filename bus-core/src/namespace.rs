@@ -389,7 +389,8 @@ impl Namespace {
         self.operator().disconnect_sockets()
     }
 
-    /// A snapshot of `room` from its room actor (`None` if the room does not exist).
+    /// A snapshot of `room` from its room actor, started by the first query
+    /// (`None` if the room does not exist).
     ///
     /// # Examples
     ///

@@ -94,7 +94,11 @@ impl Members {
 /// their shared state so a fan-out reaches each queue without a lookup.
 pub(crate) struct RoomState {
     pub(crate) members: Members,
-    pub(crate) actor: Addr<RoomActor>,
+    /// Started by the first [`Namespace::room`](crate::Namespace::room)
+    /// query, seeded with the members then, and told every change after:
+    /// most rooms (every socket's own room) are never queried and cost no
+    /// actor.
+    pub(crate) actor: Option<Addr<RoomActor>>,
     /// Broadcasts that targeted the room (read by the room actor).
     pub(crate) broadcasts: Arc<AtomicU64>,
     /// The members split by fan-out shard, built by the first broadcast
@@ -237,37 +241,44 @@ impl NamespaceActor {
             entry.shared.rooms_lock().insert(room.to_owned());
         }
         let shared = entry.shared.clone();
-        let worker = self.handle.get().map(|ns| ns.runtime().worker());
         let state = match self.rooms.entry(room.to_owned()) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let Some(worker) = worker else { return };
                 Counters::add(&self.counters.rooms, 1);
-                let name = room.to_owned();
-                let broadcasts = Arc::new(AtomicU64::new(0));
-                let count = broadcasts.clone();
-                let actor =
-                    RoomActor::start_in_arbiter(&worker, move |ctx: &mut Context<RoomActor>| {
-                        ctx.set_mailbox_capacity(ROOM_MAILBOX);
-                        RoomActor::new(name, count)
-                    });
                 v.insert(RoomState {
                     members: Members::default(),
-                    actor,
-                    broadcasts,
+                    actor: None,
+                    broadcasts: Arc::new(AtomicU64::new(0)),
                     snapshot: None,
                 })
             }
         };
         state.members.insert(shared);
         state.snapshot = None;
-        if state
-            .actor
-            .try_send(RoomJoined { socket: id.clone() })
-            .is_err()
-        {
-            tracing::warn!(room, "room actor lagging: its membership view may be stale");
+        if let Some(actor) = &state.actor {
+            if actor.try_send(RoomJoined { socket: id.clone() }).is_err() {
+                tracing::warn!(room, "room actor lagging: its membership view may be stale");
+            }
         }
+    }
+
+    /// The actor of `room`, started (with the room's members now) by the
+    /// first query; `None` if the room does not exist.
+    fn room_actor(&mut self, room: &str) -> Option<Addr<RoomActor>> {
+        let worker = self.handle.get().map(|ns| ns.runtime().worker())?;
+        let state = self.rooms.get_mut(room)?;
+        if let Some(actor) = &state.actor {
+            return Some(actor.clone());
+        }
+        let name = room.to_owned();
+        let members = state.members.iter().map(|s| s.id.clone()).collect();
+        let count = state.broadcasts.clone();
+        let actor = RoomActor::start_in_arbiter(&worker, move |ctx: &mut Context<RoomActor>| {
+            ctx.set_mailbox_capacity(ROOM_MAILBOX);
+            RoomActor::new(name, members, count)
+        });
+        state.actor = Some(actor.clone());
+        Some(actor)
     }
 
     pub(crate) fn leave_room(&mut self, id: &SocketId, room: &str) {
@@ -289,15 +300,14 @@ impl NamespaceActor {
             state.members.remove(id);
             state.snapshot = None;
             let last = state.members.is_empty();
-            if state
-                .actor
-                .try_send(RoomLeft {
+            if let Some(actor) = &state.actor {
+                let left = RoomLeft {
                     socket: id.clone(),
                     last,
-                })
-                .is_err()
-            {
-                tracing::warn!(room, "room actor lagging: its membership view may be stale");
+                };
+                if actor.try_send(left).is_err() {
+                    tracing::warn!(room, "room actor lagging: its membership view may be stale");
+                }
             }
             if last {
                 self.rooms.remove(room);
@@ -564,7 +574,7 @@ fn msg_namespace(act: &NamespaceActor) -> Result<Namespace, ConnectError> {
 impl Handler<RoomLookup> for NamespaceActor {
     type Result = Option<Addr<RoomActor>>;
     fn handle(&mut self, msg: RoomLookup, _ctx: &mut Context<Self>) -> Self::Result {
-        self.rooms.get(&msg.room).map(|r| r.actor.clone())
+        self.room_actor(&msg.room)
     }
 }
 

@@ -17,9 +17,10 @@
 //! counter and hands the item back when `len` has reached `capacity`, so the
 //! queue never holds more than `capacity` items and the
 //! [`FullQueuePolicy`](crate::FullQueuePolicy) applies exactly as with a
-//! bounded channel (`try_send` semantics). An idle socket costs the channel
-//! header; a socket that has received something keeps one block until it is
-//! drained past it.
+//! bounded channel (`try_send` semantics). The channel itself (its header
+//! is about 0.5 KB) is made by the first push, so a socket that has never
+//! been sent anything costs no allocation here; a socket that has received
+//! something keeps the header, and one block until it is drained past it.
 //!
 //! The waker is coalesced with an atomic `scheduled` flag: only the push
 //! that finds the consumer idle calls it, and a drain that leaves items
@@ -28,7 +29,7 @@
 //! when nothing is queued before it (`shard.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -97,8 +98,8 @@ pub enum Outbound {
 pub(crate) struct OutboundQueue {
     /// Items queued or reserved by a push in progress; never above `capacity`.
     len: AtomicUsize,
-    tx: Sender<Outbound>,
-    rx: Receiver<Outbound>,
+    /// Made by the first push (see the module docs).
+    channel: OnceLock<(Sender<Outbound>, Receiver<Outbound>)>,
     capacity: usize,
     /// The waker was called and the consumer has not drained since.
     scheduled: AtomicBool,
@@ -116,12 +117,10 @@ impl std::fmt::Debug for OutboundQueue {
 
 impl OutboundQueue {
     pub(crate) fn new(capacity: usize, waker: Waker) -> Self {
-        // The list flavour: no slot is allocated until an item arrives; the
-        // bound is `len` (see the module docs).
-        let (tx, rx) = crossbeam_channel::unbounded();
+        // The list flavour, made by the first push: nothing is allocated
+        // until an item arrives; the bound is `len` (see the module docs).
         OutboundQueue {
-            tx,
-            rx,
+            channel: OnceLock::new(),
             len: AtomicUsize::new(0),
             capacity: capacity.max(1),
             scheduled: AtomicBool::new(false),
@@ -157,7 +156,8 @@ impl OutboundQueue {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return Err(item);
         }
-        match self.tx.try_send(item) {
+        let (tx, _) = self.channel.get_or_init(crossbeam_channel::unbounded);
+        match tx.try_send(item) {
             Ok(()) => {
                 if wake {
                     self.wake();
@@ -174,7 +174,8 @@ impl OutboundQueue {
     }
 
     fn pop(&self) -> Option<Outbound> {
-        let item = self.rx.try_recv().ok()?;
+        let (_, rx) = self.channel.get()?;
+        let item = rx.try_recv().ok()?;
         self.len.fetch_sub(1, Ordering::AcqRel);
         Some(item)
     }
@@ -216,8 +217,12 @@ impl OutboundQueue {
         // channel's tail, which the producer is writing from another core.
         let want = self.len.load(Ordering::Acquire).min(max);
         let mut n = 0;
+        // No channel yet: nothing was pushed, or the first push is still
+        // making it (its reservation in `len` wakes the consumer again).
+        let rx = self.channel.get().map(|(_, rx)| rx);
         while n < want {
-            match self.rx.try_recv() {
+            let Some(rx) = rx else { break };
+            match rx.try_recv() {
                 Ok(item) => {
                     out.push(item);
                     n += 1;

@@ -1,8 +1,10 @@
-//! Rooms: one actor per room, started on the first join and stopped when
-//! the room empties. A room actor keeps the room's membership as the
-//! namespace applied it, and its statistics, and answers
-//! [`Namespace::room`](crate::Namespace::room) queries off the namespace's
-//! thread.
+//! Rooms: an actor per queried room, started by the first
+//! [`Namespace::room`](crate::Namespace::room) query (seeded with the
+//! members then) and stopped when the room empties. A room actor keeps the
+//! room's membership as the namespace applied it, and its statistics, and
+//! answers those queries off the namespace's thread. A room never queried
+//! (such as every socket's own room) has no actor: it would cost each
+//! connection a task and a mailbox.
 //!
 //! Who owns what on the delivery path:
 //!
@@ -72,10 +74,14 @@ pub(crate) struct RoomActor {
 }
 
 impl RoomActor {
-    pub(crate) fn new(name: String, broadcasts: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(
+        name: String,
+        members: BTreeSet<SocketId>,
+        broadcasts: Arc<AtomicU64>,
+    ) -> Self {
         RoomActor {
             name,
-            members: BTreeSet::new(),
+            members,
             broadcasts,
         }
     }

@@ -138,7 +138,7 @@ fn per_sender_order_holds_while_sockets_join_and_leave_during_a_burst() {
 }
 
 #[test]
-fn each_room_has_an_actor_that_tracks_members_and_broadcasts_and_stops_when_empty() {
+fn a_queried_room_has_an_actor_that_tracks_members_and_broadcasts_and_stops_when_empty() {
     let bus = bus();
     let ns = bus.of("/room-actors");
     let (a, _) = connect(&ns);
@@ -157,6 +157,37 @@ fn each_room_has_an_actor_that_tracks_members_and_broadcasts_and_stops_when_empt
         block_on(ns.room("ops")).is_none(),
         "an empty room is removed"
     );
+}
+
+#[test]
+fn a_room_actor_started_by_a_query_sees_earlier_and_later_membership_changes() {
+    let bus = bus();
+    let ns = bus.of("/room-actor-later");
+    let (a, _) = connect(&ns);
+    let (b, _) = connect(&ns);
+    let (c, _) = connect(&ns);
+    join(&ns, &a, "ops");
+    join(&ns, &b, "ops");
+    ns.to("ops").emit("x", &1).unwrap();
+    // The first query starts the actor with the members joined so far.
+    let info = block_on(ns.room("ops")).expect("room exists");
+    let mut expected = vec![a.id().clone(), b.id().clone()];
+    expected.sort();
+    assert_eq!(info.members, expected);
+    assert_eq!(info.broadcasts, 1);
+    // Later joins, leaves and broadcasts reach the running actor.
+    join(&ns, &c, "ops");
+    ns.to(a.id().as_str()).sockets_leave("ops").unwrap();
+    ns.to("ops").emit("x", &2).unwrap();
+    settle(&ns);
+    let info = block_on(ns.room("ops")).expect("room exists");
+    let mut expected = vec![b.id().clone(), c.id().clone()];
+    expected.sort();
+    assert_eq!(info.members, expected);
+    assert_eq!(info.broadcasts, 2);
+    // A socket's own room is queryable too.
+    let own = block_on(ns.room(a.id().as_str())).expect("own room exists");
+    assert_eq!(own.members, vec![a.id().clone()]);
 }
 
 #[test]

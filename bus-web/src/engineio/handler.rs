@@ -192,10 +192,12 @@ impl SendError {
 /// direct WebSocket connect), for the upper layer's own handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HandshakeRequest {
-    /// Query parameters (`EIO`, `transport`, `t` and the client's own).
-    pub query: HashMap<String, String>,
+    /// Query parameters (`EIO`, `transport`, `t` and the client's own);
+    /// shared with the handshake of every Socket.IO socket of the session.
+    pub query: Arc<HashMap<String, String>>,
     /// Headers, with lowercase names; repeated headers joined with `, `.
-    pub headers: HashMap<String, String>,
+    /// Shared like `query`.
+    pub headers: Arc<HashMap<String, String>>,
     /// The peer's address, if known.
     pub address: Option<SocketAddr>,
 }

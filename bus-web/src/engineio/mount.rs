@@ -171,8 +171,8 @@ async fn route(shared: &Arc<EngineShared>, req: &HttpRequest, body: web::Payload
 
 fn handshake_request(req: &HttpRequest, query: HashMap<String, String>) -> HandshakeRequest {
     HandshakeRequest {
-        query,
-        headers: headers_map(req.headers()),
+        query: Arc::new(query),
+        headers: Arc::new(headers_map(req.headers())),
         address: req.peer_addr(),
     }
 }

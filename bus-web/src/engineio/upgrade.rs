@@ -175,9 +175,9 @@ fn check(req: &Request) -> Result<(Option<String>, HandshakeRequest), Refusal> {
     }
     let sid = query.get("sid").cloned();
     let request = HandshakeRequest {
-        headers: headers_map(&req.head().headers),
+        headers: Arc::new(headers_map(&req.head().headers)),
         address: req.peer_addr(),
-        query,
+        query: Arc::new(query),
     };
     Ok((sid, request))
 }

@@ -96,8 +96,8 @@ impl SessionState {
         let client_id = client_id(&auth).or_else(|| request.query.get(CLIENT_ID_KEY).cloned());
         Handshake {
             auth,
-            query: request.query.clone(),
-            headers: request.headers.clone(),
+            query: Arc::clone(&request.query),
+            headers: Arc::clone(&request.headers),
             address: request.address,
             client_id,
         }
