@@ -12,7 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures::channel::oneshot;
@@ -20,9 +20,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ack::{decode_ack, AckMap, AckResponder, Direction, PendingAck, Waiter};
-use crate::connection::{Connection, Handshake};
+use crate::connection::{Connection, Handshake, SocketShared};
 use crate::dispatch::{Dispatcher, Ready, Slot};
 use crate::error::{AckError, ConnectError, EmitError, InboundError};
+use crate::handlers::{AnyHandler, EventHandler, GapHandler, Handlers, ReasonHandler};
 use crate::id::SocketId;
 use crate::namespace::Namespace;
 use crate::payload::{Event, Payload};
@@ -65,55 +66,8 @@ pub struct Incoming {
     pub delivery: Option<DeliveryInfo>,
 }
 
-type EventHandler = Arc<dyn Fn(&Payload, Option<AckResponder>) + Send + Sync>;
-type AnyHandler = Arc<dyn Fn(&Incoming) + Send + Sync>;
-type GapHandler = Arc<dyn Fn(Gap) + Send + Sync>;
-type ReasonHandler = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
-
-/// FNV-1a, for the handler table: it is looked up once per delivered event
-/// and SipHash was a sixth of a delivery's instructions. Keys are only the
-/// names this client registered, so there is no flooding to defend against.
-#[derive(Default, Clone, Copy)]
-struct NameHasher(u64);
-
-impl std::hash::Hasher for NameHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
-
-#[derive(Default)]
-#[repr(C)]
-struct Handlers {
-    /// Shared, so a delivery takes it with one reference count.
-    any: Arc<[AnyHandler]>,
-    events: NameMap<EventHandler>,
-    gap: Vec<GapHandler>,
-    disconnect: Vec<ReasonHandler>,
-}
-
-/// What a delivery reads (`done`, the handler table's lock and its shared
-/// parts) comes first, next to the reference counts a shard's upgrade
-/// touches.
-#[repr(C)]
 struct Inner {
     done: AtomicBool,
-    handlers: RwLock<Handlers>,
     conn: Connection,
     ns: Namespace,
     acks: AckMap,
@@ -140,6 +94,9 @@ impl Drop for SlotGuard {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // The table lives in the socket's shared state, which may outlive
+        // the client (room snapshots): its handlers go with the client.
+        self.conn.shared.client_table.close();
         self.dispatcher.unregister(self.slot);
     }
 }
@@ -151,8 +108,13 @@ impl Inner {
         }
         self.acks.fail_all();
         // Take the handlers out: they may capture client handles (cycles).
-        let hs = std::mem::take(&mut *self.handlers.write().unwrap_or_else(|e| e.into_inner()))
-            .disconnect;
+        let hs = self
+            .conn
+            .shared
+            .client_table
+            .close()
+            .map(|table| table.disconnect.clone())
+            .unwrap_or_default();
         for h in hs {
             if catch_unwind(AssertUnwindSafe(|| h(reason))).is_err() {
                 tracing::error!(socket = %self.conn.id(), "client disconnect handler panicked");
@@ -229,7 +191,6 @@ impl Client {
             let inner = Arc::new(Inner {
                 conn,
                 ns: ns.clone(),
-                handlers: RwLock::new(Handlers::default()),
                 acks: AckMap::default(),
                 manual_ack: options.manual_ack,
                 done: AtomicBool::new(false),
@@ -237,6 +198,7 @@ impl Client {
                 slot,
             });
             let client = Client { inner };
+            client.inner.conn.shared.client_table.open();
             setup(&client);
             let weak: Weak<dyn Ready> = Arc::downgrade(&client.inner) as Weak<Inner>;
             let _ = client.inner.conn.shared.consumer.set(weak.clone());
@@ -258,11 +220,8 @@ impl Client {
         !self.inner.done.load(Ordering::Acquire) && self.inner.conn.is_connected()
     }
 
-    fn handlers_mut(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
-        self.inner
-            .handlers
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+    fn update_handlers(&self, change: impl Fn(&mut Handlers)) {
+        self.inner.conn.shared.client_table.update(change);
     }
 
     /// Handles `event` from the server side, decoding into `T`. `ack` is
@@ -281,7 +240,7 @@ impl Client {
                 tracing::warn!(event = %ev, error = %e, "client event payload did not decode; skipped")
             }
         });
-        self.handlers_mut().events.insert(name, wrapped);
+        self.update_handlers(|h| h.set_event(&name, wrapped.clone()));
     }
 
     /// Sees every event (before the specific handler), with its delivery metadata.
@@ -289,10 +248,8 @@ impl Client {
     where
         F: Fn(&Incoming) + Send + Sync + 'static,
     {
-        let mut h = self.handlers_mut();
-        let mut any = h.any.to_vec();
-        any.push(Arc::new(handler));
-        h.any = any.into();
+        let handler: AnyHandler = Arc::new(handler);
+        self.update_handlers(|h| h.any.push(handler.clone()));
     }
 
     /// At-least-once: retention dropped events this client never acknowledged.
@@ -300,7 +257,8 @@ impl Client {
     where
         F: Fn(Gap) + Send + Sync + 'static,
     {
-        self.handlers_mut().gap.push(Arc::new(handler));
+        let handler: GapHandler = Arc::new(handler);
+        self.update_handlers(|h| h.gap.push(handler.clone()));
     }
 
     /// Runs once when the client is disconnected (by either side).
@@ -308,7 +266,8 @@ impl Client {
     where
         F: Fn(DisconnectReason) + Send + Sync + 'static,
     {
-        self.handlers_mut().disconnect.push(Arc::new(handler));
+        let handler: ReasonHandler = Arc::new(handler);
+        self.update_handlers(|h| h.disconnect.push(handler.clone()));
     }
 
     /// Emits `event` to the server side's handlers.
@@ -451,25 +410,34 @@ impl Client {
     }
 }
 
-fn dispatch(
-    inner: &Inner,
+/// What running a client's handlers for one event came to.
+struct Dispatched {
+    /// Some handler (specific or `on_any`) saw the event.
+    handled: bool,
+    panicked: bool,
+    /// The specific handler answered its ack responder before returning.
+    answered: bool,
+}
+
+/// Runs `table`'s handlers for `event` (the `on_any` ones first), each
+/// guarded against panics. `socket` is the client's socket (its ack
+/// responder answers through it).
+fn run_handlers(
+    table: &Handlers,
+    socket: &Arc<SocketShared>,
     event: &Arc<Event>,
     ack_id: Option<u64>,
     delivery: Option<DeliveryInfo>,
-) {
-    let (specific, any) = {
-        let h = inner.handlers.read().unwrap_or_else(|e| e.into_inner());
-        let any = (!h.any.is_empty()).then(|| h.any.clone());
-        (h.events.get(event.name.as_str()).cloned(), any)
-    };
+) -> Dispatched {
+    let specific = table.event(&event.name);
     let mut panicked = false;
-    let handled = specific.is_some() || any.is_some();
-    if let Some(any) = any {
+    let handled = specific.is_some() || !table.any.is_empty();
+    if !table.any.is_empty() {
         let incoming = Incoming {
             event: event.clone(),
             delivery,
         };
-        for h in any.iter() {
+        for h in &table.any {
             panicked |= catch_unwind(AssertUnwindSafe(|| h(&incoming))).is_err();
         }
     }
@@ -479,7 +447,7 @@ fn dispatch(
         let ack = ack_id
             .zip(used.as_ref())
             .map(|(ack_id, used)| AckResponder {
-                socket: inner.conn.shared.clone(),
+                socket: socket.clone(),
                 ack_id,
                 direction: Direction::ToServer,
                 used: used.clone(),
@@ -488,29 +456,60 @@ fn dispatch(
     }
     if panicked {
         tracing::error!(
-            socket = %inner.conn.id(),
+            socket = %socket.id,
             event = %event.name,
             "client handler panicked; event not acknowledged"
         );
+    }
+    Dispatched {
+        handled,
+        panicked,
+        answered: used.is_some_and(|u| u.load(Ordering::Acquire)),
+    }
+}
+
+/// The fan-out shard's fast path: runs the handlers of the in-process
+/// client behind `socket` for one event that was never queued (its queue
+/// was empty and the caller is the client's shard), straight from the
+/// socket's handler table. Returns false, doing nothing, when the client
+/// is not running (not built yet, or finished).
+pub(crate) fn deliver_direct(
+    socket: &Arc<SocketShared>,
+    event: &Arc<Event>,
+    ack_id: Option<u64>,
+) -> bool {
+    let table = socket.client_table.load();
+    let Some(table) = table.as_ref() else {
+        return false;
+    };
+    run_handlers(table, socket, event, ack_id, None);
+    true
+}
+
+/// Runs the handlers for one drained event and, at-least-once, sends the
+/// automatic acknowledgement.
+fn dispatch(
+    inner: &Inner,
+    event: &Arc<Event>,
+    ack_id: Option<u64>,
+    delivery: Option<DeliveryInfo>,
+) {
+    let table = inner.conn.shared.client_table.load();
+    let Some(table) = table.as_ref() else {
+        return;
+    };
+    let out = run_handlers(table, &inner.conn.shared, event, ack_id, delivery);
+    if out.panicked {
         return;
     }
     if let (Some(id), Some(_)) = (ack_id, delivery) {
-        let answered = used.is_some_and(|u| u.load(Ordering::Acquire));
-        if handled && !inner.manual_ack && !answered {
+        if out.handled && !inner.manual_ack && !out.answered {
             inner.conn.ack_from_client(id, Payload::empty());
         }
     }
 }
 
 impl Ready for Inner {
-    fn deliver(&self, event: &Arc<Event>, ack_id: Option<u64>) -> bool {
-        if self.done.load(Ordering::Acquire) {
-            return false;
-        }
-        dispatch(self, event, ack_id, None);
-        true
-    }
-
     /// One batch on the client's dispatcher: drain, then run the handlers.
     /// The drained items stay in `batch` (the dispatcher drops a whole round
     /// of them at once, so the shared events' reference counts are touched
@@ -534,12 +533,8 @@ impl Ready for Inner {
                     }
                 }
                 Outbound::Gap { gap, .. } => {
-                    let hs = self
-                        .handlers
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .gap
-                        .clone();
+                    let table = self.conn.shared.client_table.load();
+                    let hs = table.as_ref().map(|t| t.gap.as_slice()).unwrap_or_default();
                     for h in hs {
                         let _ = catch_unwind(AssertUnwindSafe(|| h(*gap)));
                     }

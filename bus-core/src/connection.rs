@@ -17,6 +17,7 @@ use actix::Addr;
 use crate::ack::AckMap;
 use crate::dispatch::Ready;
 use crate::error::{EmitError, InboundError};
+use crate::handlers::HandlerTable;
 use crate::id::SocketId;
 use crate::messages::{AckToClient, ClientEvent, Close, ReliableAck};
 use crate::metrics::Counters;
@@ -101,6 +102,9 @@ pub(crate) struct SocketShared {
     /// socket's fan-out shard.
     pub(crate) ns_closing: AtomicBool,
     pub(crate) outbound: OutboundQueue,
+    /// An in-process client's handlers (empty for a remote connection):
+    /// its shard runs them from here without reaching the client itself.
+    pub(crate) client_table: HandlerTable,
     pub(crate) id: SocketId,
     pub(crate) ns: Namespace,
     pub(crate) handshake: Handshake,
@@ -145,6 +149,7 @@ impl SocketShared {
             ns_closing: AtomicBool::new(false),
             shard: None,
             consumer: OnceLock::new(),
+            client_table: HandlerTable::default(),
             actor: OnceLock::new(),
             handlers: RwLock::new(ServerHandlers::default()),
         }

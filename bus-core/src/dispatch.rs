@@ -34,7 +34,6 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use actix::prelude::ArbiterHandle;
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 
-use crate::payload::Event;
 use crate::queue::Outbound;
 use crate::shard::{Deliver, Relay};
 
@@ -43,11 +42,6 @@ pub(crate) trait Ready: Send + Sync {
     /// Drains one batch into `scratch` (appending) and handles it. The
     /// dispatcher drops what is in `scratch` later, many batches at once.
     fn run(&self, scratch: &mut Vec<Outbound>);
-
-    /// Handles one event that was never queued (its queue was empty, and
-    /// the caller is this client's dispatcher): as if pushed and drained.
-    /// Returns false, doing nothing, when the client no longer runs.
-    fn deliver(&self, event: &Arc<Event>, ack_id: Option<u64>) -> bool;
 }
 
 /// Clients handled per `Run` before the dispatcher yields its thread to

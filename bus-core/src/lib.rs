@@ -129,6 +129,7 @@ mod config;
 mod connection;
 mod dispatch;
 mod error;
+mod handlers;
 mod id;
 mod messages;
 mod metrics;

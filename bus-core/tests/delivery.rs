@@ -272,3 +272,92 @@ fn an_emit_report_counts_in_process_and_remote_recipients_on_every_worker() {
     }
     assert_eq!(drain_all(&conn).len(), 1);
 }
+
+#[test]
+fn a_handler_can_register_another_handler_while_it_runs() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (client, seen) = connect(&ns);
+    join(&ns, &client, "r");
+    let later = seen.clone();
+    let registering = client.clone();
+    client.on("first", move |_: (), _| {
+        let later = later.clone();
+        registering.on("second", move |n: u64, _| {
+            later
+                .0
+                .lock()
+                .unwrap()
+                .push(("second-typed".into(), n.to_string()));
+        });
+    });
+    ns.to("r").emit("first", &()).unwrap();
+    seen.wait_for("first", 1);
+    ns.to("r").emit("second", &7u64).unwrap();
+    assert_eq!(seen.wait_for("second-typed", 1), vec!["7".to_string()]);
+}
+
+#[test]
+fn registering_an_event_again_replaces_its_handler() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (client, seen) = connect(&ns);
+    join(&ns, &client, "r");
+    let old = seen.clone();
+    client.on("tick", move |n: u64, _| {
+        old.0.lock().unwrap().push(("old".into(), n.to_string()));
+    });
+    let new = seen.clone();
+    client.on("tick", move |n: u64, _| {
+        new.0.lock().unwrap().push(("new".into(), n.to_string()));
+    });
+    ns.to("r").emit("tick", &1u64).unwrap();
+    seen.wait_for("new", 1);
+    seen.wait_for("tick", 1);
+    assert!(seen.named("old").is_empty());
+}
+
+#[test]
+fn dropping_every_client_handle_releases_its_handlers() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let captured = Arc::new(());
+    let held = captured.clone();
+    let client = block_on(ns.connect_with(ConnectOptions::default(), move |c| {
+        c.on("tick", move |_: u64, _| {
+            let _ = &held;
+        });
+    }))
+    .unwrap();
+    join(&ns, &client, "r");
+    assert_eq!(Arc::strong_count(&captured), 2);
+    drop(client);
+    // The room still lists the socket until the namespace applies the
+    // disconnect, but its handlers (and what they captured) are gone.
+    wait_until("the handler's captures are dropped", || {
+        Arc::strong_count(&captured) == 1
+    });
+    ns.to("r").emit("tick", &1u64).unwrap();
+    settle(&ns);
+}
+
+#[test]
+fn no_handler_runs_after_a_client_disconnects() {
+    let bus = Bus::start();
+    let ns = bus.of("/");
+    let (client, seen) = connect(&ns);
+    join(&ns, &client, "r");
+    let ran = Arc::new(AtomicU64::new(0));
+    let r = ran.clone();
+    client.on("tick", move |_: u64, _| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    ns.to("r").emit("tick", &1u64).unwrap();
+    seen.wait_for("tick", 1);
+    client.disconnect();
+    ns.to("r").emit("tick", &2u64).unwrap();
+    settle(&ns);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(seen.named("tick").len(), 1);
+}
