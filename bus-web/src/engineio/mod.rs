@@ -54,6 +54,7 @@ mod registry;
 mod session;
 mod upgrade;
 mod websocket;
+mod write_gate;
 
 pub use config::{CorsOrigins, EngineConfig};
 pub use echo::EchoHandler;

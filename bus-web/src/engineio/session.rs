@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use futures::channel::oneshot;
+use futures::future::Either;
 
 use super::config::EngineConfig;
 use super::handler::{
@@ -24,6 +25,7 @@ use super::handler::{
 use super::packet::{encoded_len, EngineMessage, OpenPacket, Packet};
 use super::payload::encode_payload;
 use super::registry::{Registry, SessionEntry};
+use super::write_gate::{encode_batch, WriteGate, WriteNow};
 
 /// Capacity of a session's mailbox (messages from transports and from
 /// [`EngineSession::send`]).
@@ -135,6 +137,18 @@ pub(crate) struct WriteFrames {
     pub(crate) packets: Vec<Packet>,
 }
 
+/// Write what the session left pending in the connection's write gate.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct FlushPending;
+
+/// A connection the session can write to directly (the lean transport).
+#[derive(Clone)]
+pub(crate) struct DirectLink {
+    pub(crate) gate: Arc<WriteGate>,
+    pub(crate) flush: Recipient<FlushPending>,
+}
+
 /// Close a WebSocket connection (the session is done with it).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -147,6 +161,9 @@ pub(crate) struct WsLink {
     pub(crate) id: u64,
     pub(crate) write: Recipient<WriteFrames>,
     pub(crate) close: Recipient<CloseConnection>,
+    /// Set for the lean transport: batches are written straight to the
+    /// socket when it takes them at once.
+    pub(crate) direct: Option<DirectLink>,
 }
 
 impl std::fmt::Debug for WsLink {
@@ -561,8 +578,27 @@ impl Session {
                 // Hand the buffer over whole: an idle session keeps no
                 // buffer capacity, and the batch needs no copy.
                 let packets = Vec::from(std::mem::take(&mut self.buffer));
-                let written = link.write.send(WriteFrames { packets });
                 self.buffer_bytes = 0;
+                let written = match &link.direct {
+                    Some(direct) => match direct.gate.write_now(encode_batch(packets)) {
+                        // The common case: one system call, nothing in flight.
+                        WriteNow::Written => {
+                            // The upper layer may have more that `after`
+                            // left because the buffer was full: pull it
+                            // (as a finished in-flight batch would).
+                            if self.handle.shared.scheduled.load(Ordering::Acquire) {
+                                ctx.notify(Notify);
+                            }
+                            return;
+                        }
+                        WriteNow::Closed => {
+                            self.close(CloseReason::TransportError, ctx);
+                            return;
+                        }
+                        WriteNow::Pending => Either::Left(direct.flush.send(FlushPending)),
+                    },
+                    None => Either::Right(link.write.send(WriteFrames { packets })),
+                };
                 self.ws_in_flight = true;
                 self.batch_seq += 1;
                 if !self.stall_watch {

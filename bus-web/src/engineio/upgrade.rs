@@ -19,7 +19,7 @@ use std::io;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actix_codec::{Decoder as _, Encoder as _, Framed};
+use actix_codec::{Decoder as _, Framed};
 use actix_http::body::BodySize;
 use actix_http::h1;
 use actix_http::ws::{self, CloseCode, CloseReason as WsCloseReason, Frame as WsFrame, Item};
@@ -31,17 +31,18 @@ use futures::channel::oneshot;
 use futures::future::Either;
 use futures::SinkExt as _;
 use tokio::io::AsyncWriteExt as _;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 
 use super::error::RequestError;
 use super::handler::{CloseReason, HandshakeRequest};
 use super::mount::headers_map;
-use super::packet::{decode_binary, decode_text, encoded_len, into_frame, Frame, Packet};
+use super::packet::{decode_binary, decode_text, Packet};
 use super::session::{
-    AttachWebSocket, CloseConnection, EngineShared, Session, SessionStarter, WriteFrames, WsGone,
-    WsInbound, WsLink,
+    AttachWebSocket, CloseConnection, DirectLink, EngineShared, FlushPending, Session,
+    SessionStarter, WriteFrames, WsGone, WsInbound, WsLink,
 };
 use super::websocket::next_connection_id;
+use super::write_gate::{encode_batch, encode_message, write_all, WriteGate};
 
 /// What a connection reads at most per system call.
 const READ_CHUNK: usize = 4096;
@@ -109,11 +110,12 @@ impl WebSocketUpgrade {
             None => {
                 let starter = SessionStarter::new(shared, request);
                 let connection = LeanWs::new(id, starter.addr(), max_payload, write_timeout);
+                let gate = connection.gate.clone();
                 let Some((reader, addr)) = accept(&req, framed, connection).await else {
                     shared.registry.remove(starter.sid());
                     return Ok(());
                 };
-                starter.start_websocket(link(id, &addr));
+                starter.start_websocket(link(id, &addr, gate));
                 // The HTTP dispatcher's task ends here; the reader has its own.
                 actix_rt::spawn(reader.run());
             }
@@ -122,9 +124,10 @@ impl WebSocketUpgrade {
                     return refuse(&mut framed, Refusal::Engine(RequestError::UnknownSid)).await;
                 };
                 let connection = LeanWs::new(id, entry.addr.clone(), max_payload, write_timeout);
+                let gate = connection.gate.clone();
                 let (addr, ctx, connection) = start_later(connection);
                 let attached = entry.addr.send(AttachWebSocket {
-                    link: link(id, &addr),
+                    link: link(id, &addr, gate),
                 });
                 match attached.await {
                     Ok(Ok(())) => {}
@@ -338,7 +341,7 @@ async fn accept_started(
     }
     let parts = framed.into_parts();
     let (read, write) = parts.io.into_split();
-    connection.writer = Some(write);
+    connection.gate.open(write);
     let (stop_reader, stop) = oneshot::channel();
     connection._stop_reader = Some(stop_reader);
     let reader = Reader {
@@ -357,11 +360,15 @@ async fn accept_started(
     Some(reader)
 }
 
-fn link(id: u64, addr: &Addr<LeanWs>) -> WsLink {
+fn link(id: u64, addr: &Addr<LeanWs>, gate: Arc<WriteGate>) -> WsLink {
     WsLink {
         id,
         write: addr.clone().recipient(),
         close: addr.clone().recipient(),
+        direct: Some(DirectLink {
+            gate,
+            flush: addr.clone().recipient(),
+        }),
     }
 }
 
@@ -374,8 +381,9 @@ struct LeanWs {
     id: u64,
     session: Addr<Session>,
     max_payload: usize,
-    /// Taken while a write is in progress.
-    writer: Option<OwnedWriteHalf>,
+    /// The socket's write side, shared with the session (which writes
+    /// batches straight to it when it can).
+    gate: Arc<WriteGate>,
     /// The longest one batch may take to write: a client that stops reading
     /// is dropped then (the session's `write_timeout`).
     write_timeout: std::time::Duration,
@@ -398,7 +406,7 @@ impl LeanWs {
             id,
             session,
             max_payload,
-            writer: None,
+            gate: Arc::new(WriteGate::default()),
             write_timeout,
             exit: CloseReason::ClientClose,
             closed: false,
@@ -406,22 +414,23 @@ impl LeanWs {
         }
     }
 
-    /// Writes `bytes` (several frames), then runs `then`; the actor handles
-    /// nothing else meanwhile, so writes keep their order.
+    /// Writes `bytes` (several frames, after whatever the session left
+    /// pending in the gate), then runs `then`; the actor handles nothing
+    /// else meanwhile, so writes keep their order.
     fn write(
         &mut self,
         bytes: BytesMut,
         then: fn(&mut Self, &mut Context<Self>),
     ) -> ResponseActFuture<Self, ()> {
-        let writer = self.writer.take();
+        let gate = self.gate.clone();
         let limit = self.write_timeout;
         Box::pin(
             async move {
-                let Some(mut writer) = writer else {
+                let Some((writer, all)) = gate.begin(bytes) else {
                     return Err(CloseReason::TransportError);
                 };
-                match actix_rt::time::timeout(limit, writer.write_all(&bytes)).await {
-                    Ok(Ok(())) => Ok(writer),
+                let result = match actix_rt::time::timeout(limit, write_all(&writer, all)).await {
+                    Ok(Ok(())) => Ok(()),
                     Ok(Err(error)) => {
                         tracing::debug!(%error, "websocket write failed");
                         Err(CloseReason::TransportError)
@@ -430,14 +439,13 @@ impl LeanWs {
                         tracing::debug!("websocket client stopped reading");
                         Err(CloseReason::BufferFull)
                     }
-                }
+                };
+                gate.end(result.is_ok());
+                result
             }
             .into_actor(self)
-            .map(move |writer, act, ctx| match writer {
-                Ok(writer) => {
-                    act.writer = Some(writer);
-                    then(act, ctx);
-                }
+            .map(move |result, act, ctx| match result {
+                Ok(()) => then(act, ctx),
                 Err(reason) => {
                     act.exit = reason;
                     ctx.stop();
@@ -454,7 +462,7 @@ impl LeanWs {
         self.closed = true;
         let mut bytes = BytesMut::new();
         let reason = code.map(WsCloseReason::from);
-        if encode(ws::Message::Close(reason), &mut bytes) {
+        if encode_message(ws::Message::Close(reason), &mut bytes) {
             ctx.wait(self.write(bytes, |_, ctx| ctx.stop()));
         } else {
             ctx.stop();
@@ -462,15 +470,11 @@ impl LeanWs {
     }
 }
 
-/// Encodes one WebSocket message (server side: unmasked).
-fn encode(message: ws::Message, out: &mut BytesMut) -> bool {
-    ws::Codec::new().encode(message, out).is_ok()
-}
-
 impl Actor for LeanWs {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.gate.close();
         // A control message on the exit path, not fan-out.
         self.session.do_send(WsGone {
             conn_id: self.id,
@@ -482,20 +486,20 @@ impl Actor for LeanWs {
 impl Handler<WriteFrames> for LeanWs {
     type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, msg: WriteFrames, _ctx: &mut Self::Context) -> Self::Result {
-        let mut bytes = BytesMut::new();
-        if !self.closed {
-            // Sized once: each frame's data plus at most a 10-byte header.
-            let size: usize = msg.packets.iter().map(|p| encoded_len(p) + 10).sum();
-            bytes.reserve(size);
-            for packet in msg.packets {
-                let message = match into_frame(packet) {
-                    Frame::Text(text) => ws::Message::Text(text),
-                    Frame::Binary(data) => ws::Message::Binary(data),
-                };
-                encode(message, &mut bytes);
-            }
-        }
+        let bytes = if self.closed {
+            BytesMut::new()
+        } else {
+            encode_batch(msg.packets)
+        };
         AtomicResponse::new(self.write(bytes, |_, _| {}))
+    }
+}
+
+impl Handler<FlushPending> for LeanWs {
+    type Result = AtomicResponse<Self, ()>;
+    /// Writes what the session left pending in the gate.
+    fn handle(&mut self, _msg: FlushPending, _ctx: &mut Self::Context) -> Self::Result {
+        AtomicResponse::new(self.write(BytesMut::new(), |_, _| {}))
     }
 }
 
@@ -528,7 +532,7 @@ impl Handler<Control> for LeanWs {
         match msg {
             Control::Pong(data) => {
                 let mut bytes = BytesMut::new();
-                if !self.closed && encode(ws::Message::Pong(data), &mut bytes) {
+                if !self.closed && encode_message(ws::Message::Pong(data), &mut bytes) {
                     ctx.wait(self.write(bytes, |_, _| {}));
                 }
             }

@@ -208,6 +208,7 @@ fn link(id: u64, addr: &Addr<WsConnection>) -> WsLink {
         id,
         write: addr.clone().recipient(),
         close: addr.clone().recipient(),
+        direct: None,
     }
 }
 
