@@ -33,6 +33,8 @@ pub(crate) struct Runtime {
     dispatchers: Vec<Arc<Dispatcher>>,
     next_dispatcher: AtomicUsize,
     pub(crate) timer: Timer,
+    /// See [`BusBuilder::remote_sockets_on_caller`].
+    pub(crate) remote_sockets_on_caller: bool,
 }
 
 impl Runtime {
@@ -164,12 +166,35 @@ impl Drop for BusInner {
 pub struct BusBuilder {
     workers: usize,
     default_config: NamespaceConfig,
+    remote_sockets_on_caller: bool,
 }
 
 impl BusBuilder {
     /// Worker threads for socket and client actors, i.e. for user handlers (default 2).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
+        self
+    }
+
+    /// Runs each remote socket's actor (so its server-side handlers) on the
+    /// actix arbiter of the thread that connects it, when there is one,
+    /// instead of on a bus worker (default: false).
+    ///
+    /// A gateway connects sockets from its HTTP worker threads, so with this
+    /// set an event from a browser reaches its handler without a thread hop,
+    /// which shortens every round trip. The price: handlers then share the
+    /// worker with that worker's connections, so a handler that blocks
+    /// delays them (with the default, it delays the other sockets of its bus
+    /// worker instead). `bus-server` sets it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = bus_core::Bus::builder().remote_sockets_on_caller(true).start();
+    /// assert!(bus.namespace("/").is_some());
+    /// ```
+    pub fn remote_sockets_on_caller(mut self, on_caller: bool) -> Self {
+        self.remote_sockets_on_caller = on_caller;
         self
     }
 
@@ -218,6 +243,7 @@ impl BusBuilder {
             next: AtomicUsize::new(0),
             dispatchers,
             next_dispatcher: AtomicUsize::new(0),
+            remote_sockets_on_caller: self.remote_sockets_on_caller,
         });
         let bus = Bus {
             inner: Arc::new(BusInner {
@@ -286,6 +312,7 @@ impl Bus {
         BusBuilder {
             workers: 2,
             default_config: NamespaceConfig::default(),
+            remote_sockets_on_caller: false,
         }
     }
 

@@ -39,6 +39,9 @@ pub(crate) struct Connect {
     /// The fan-out shard of an in-process client (its dispatcher's number);
     /// `None` for a remote connection (pushed by the namespace).
     pub(crate) shard: Option<usize>,
+    /// Where the socket actor runs: the caller's arbiter (a gateway worker,
+    /// see `BusBuilder::remote_sockets_on_caller`), else a bus worker.
+    pub(crate) arbiter: Option<actix::prelude::ArbiterHandle>,
 }
 
 /// Namespace: `socket` joins `rooms`.

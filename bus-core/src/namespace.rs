@@ -217,6 +217,11 @@ impl Namespace {
             waker,
             ready: None,
             shard: None,
+            arbiter: if self.runtime().remote_sockets_on_caller {
+                actix::Arbiter::try_current()
+            } else {
+                None
+            },
         });
         async move {
             match req.await {
@@ -243,6 +248,7 @@ impl Namespace {
             waker,
             ready: Some(tx),
             shard: Some(shard),
+            arbiter: None,
         });
         async move {
             let conn = match req.await {

@@ -536,7 +536,7 @@ impl Handler<Connect> for NamespaceActor {
         let mut shared = SocketShared::new(id.clone(), ns.clone(), msg.handshake, queue);
         shared.shard = msg.shard;
         let shared = Arc::new(shared);
-        let worker = ns.runtime().worker();
+        let worker = msg.arbiter.unwrap_or_else(|| ns.runtime().worker());
         let cap = self.config.inbound_capacity.max(16);
         let actor_shared = shared.clone();
         let ready = msg.ready;

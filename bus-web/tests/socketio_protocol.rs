@@ -162,7 +162,8 @@ fn start(connect_timeout: Duration) -> Server {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
-            let bus = Bus::start();
+            // Handlers on the gateway's workers, as bus-server runs them.
+            let bus = Bus::builder().remote_sockets_on_caller(true).start();
             setup(&bus, &server_log);
             let gateway = SocketIo::builder(bus)
                 .ping_interval(Duration::from_secs(60))

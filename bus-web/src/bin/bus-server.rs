@@ -68,9 +68,26 @@ struct Args {
     #[arg(long, env = "BUS_WORKERS")]
     workers: Option<usize>,
 
-    /// bus-core worker threads, which run socket handlers (default 2).
+    /// bus-core worker threads, which run in-process clients' handlers
+    /// (default 2), and browser sockets' handlers with `--handlers bus`.
     #[arg(long = "bus-workers", env = "BUS_CORE_WORKERS")]
     bus_workers: Option<usize>,
+
+    /// Where a browser socket's server-side handlers run: `gateway`, on the
+    /// HTTP worker that holds its connection (no thread hop per event), or
+    /// `bus`, on a bus-core worker (a blocking handler then holds up only
+    /// that worker's sockets).
+    #[arg(long, env = "BUS_HANDLERS", value_enum, default_value_t = HandlerThreads::Gateway)]
+    handlers: HandlerThreads,
+}
+
+/// Where remote sockets' handlers run (see `--handlers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HandlerThreads {
+    /// The HTTP worker of the socket's connection.
+    Gateway,
+    /// A bus-core worker.
+    Bus,
 }
 
 impl Args {
@@ -116,7 +133,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> std::io::Result<()> {
-    let mut bus = Bus::builder();
+    let mut bus = Bus::builder().remote_sockets_on_caller(args.handlers == HandlerThreads::Gateway);
     if let Some(workers) = args.bus_workers {
         bus = bus.workers(workers);
     }
@@ -231,6 +248,8 @@ mod tests {
             "3",
             "--bus-workers",
             "1",
+            "--handlers",
+            "bus",
         ]);
         assert_eq!(args.bind, IpAddr::from([0, 0, 0, 0]));
         assert_eq!(
@@ -239,6 +258,8 @@ mod tests {
         );
         assert_eq!((args.log.as_str(), args.workers), ("debug", Some(3)));
         assert_eq!(args.bus_workers, Some(1));
+        assert_eq!(args.handlers, HandlerThreads::Bus);
+        assert_eq!(parse(&[]).handlers, HandlerThreads::Gateway);
     }
 
     #[test]

@@ -144,7 +144,8 @@ impl InteropServer {
     pub(crate) fn start_with(
         configure: impl FnOnce(SocketIoBuilder) -> SocketIoBuilder + Send + 'static,
     ) -> Self {
-        let bus = Bus::start();
+        // Handlers on the gateway's workers, as bus-server runs them.
+        let bus = Bus::builder().remote_sockets_on_caller(true).start();
         let journal = Journal::default();
         let gateway_slot: Arc<OnceLock<SocketIo>> = Arc::new(OnceLock::new());
         bus.of_with(
