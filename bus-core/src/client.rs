@@ -23,7 +23,7 @@ use crate::ack::{decode_ack, AckMap, AckResponder, Direction, PendingAck, Waiter
 use crate::connection::{Connection, Handshake, SocketShared};
 use crate::dispatch::{Dispatcher, Ready, Slot};
 use crate::error::{AckError, ConnectError, EmitError, InboundError};
-use crate::handlers::{AnyHandler, EventHandler, GapHandler, Handlers, ReasonHandler};
+use crate::handlers::{AnyHandler, EventHandler, GapHandler, Handlers, ReasonHandler, TableGuard};
 use crate::id::SocketId;
 use crate::namespace::Namespace;
 use crate::payload::{Event, Payload};
@@ -471,14 +471,23 @@ fn run_handlers(
 /// The fan-out shard's fast path: runs the handlers of the in-process
 /// client behind `socket` for one event that was never queued (its queue
 /// was empty and the caller is the client's shard), straight from the
-/// socket's handler table. Returns false, doing nothing, when the client
-/// is not running (not built yet, or finished).
+/// socket's handler table (`loaded` ahead by the shard, or loaded here).
+/// Returns false, doing nothing, when the client is not running (not built
+/// yet, or finished).
 pub(crate) fn deliver_direct(
     socket: &Arc<SocketShared>,
     event: &Arc<Event>,
     ack_id: Option<u64>,
+    loaded: Option<&TableGuard>,
 ) -> bool {
-    let table = socket.client_table.load();
+    let here;
+    let table = match loaded {
+        Some(table) => table,
+        None => {
+            here = socket.client_table.load();
+            &here
+        }
+    };
     let Some(table) = table.as_ref() else {
         return false;
     };

@@ -83,6 +83,13 @@ impl Handlers {
         self.events.iter().find(|(n, _)| n.is(name)).map(|(_, h)| h)
     }
 
+    /// Reads what running `name` reads first (the `on_any` list and the
+    /// handler's allocation), for [`prepare`](crate::shard): returns a
+    /// number only so the reads are not optimised away.
+    pub(crate) fn touch(&self, name: &str) -> usize {
+        self.any.len() + self.event(name).map_or(0, Arc::strong_count)
+    }
+
     /// Registers `handler` for `name`, replacing an earlier one.
     pub(crate) fn set_event(&mut self, name: &str, handler: EventHandler) {
         match self.events.iter_mut().find(|(n, _)| n.is(name)) {
@@ -91,6 +98,9 @@ impl Handlers {
         }
     }
 }
+
+/// A loaded table (see [`HandlerTable::load`]).
+pub(crate) type TableGuard = Guard<Option<Arc<Handlers>>>;
 
 /// The published table: `None` before the client is built and once it
 /// finished.
@@ -113,7 +123,7 @@ impl HandlerTable {
 
     /// The current table, without a lock or a reference count; `None` when
     /// the client is not open.
-    pub(crate) fn load(&self) -> Guard<Option<Arc<Handlers>>> {
+    pub(crate) fn load(&self) -> TableGuard {
         self.0.load()
     }
 

@@ -29,10 +29,12 @@ use std::sync::{Arc, Mutex, Weak};
 
 use actix::Message;
 use futures::channel::oneshot;
+use smallvec::SmallVec;
 
 use crate::config::FullQueuePolicy;
 use crate::connection::SocketShared;
 use crate::dispatch::SCRATCH;
+use crate::handlers::TableGuard;
 use crate::id::SocketId;
 use crate::messages::FanoutReport;
 use crate::metrics::Counters;
@@ -40,18 +42,43 @@ use crate::namespace_actor::Fanout;
 use crate::payload::Event;
 use crate::queue::Outbound;
 
-const WARM_CHUNK: usize = 8;
+/// Recipients prepared together (see [`prepare`]); at most the handler
+/// table guards `arc-swap` keeps on its fast path per thread.
+const CHUNK: usize = 8;
 
-/// Brings the next recipients' lines into cache with plain loads, all
-/// independent, so their misses overlap instead of being taken one by one.
-fn warm(chunk: &[Arc<SocketShared>]) {
-    let mut acc = 0usize;
+/// Whether the event can go straight to `shared`'s handlers: an attached
+/// in-process client with nothing queued before it.
+fn takes_direct(shared: &SocketShared) -> bool {
+    shared.consumer.get().is_some()
+        && shared.outbound.is_empty()
+        && !shared.ns_closing.load(Ordering::Relaxed)
+}
+
+/// Loads the handler tables of a chunk of a room's recipients, touching
+/// on the way everything that running `event` on them will read.
+///
+/// A delivery is a chain of dependent reads (socket state, handler table,
+/// handler), each one a cache miss when the room is large. Done recipient
+/// by recipient, the misses are taken one after the other; done level by
+/// level over a chunk, the reads of one level are independent and their
+/// misses overlap. The reads whose result is not needed yet are summed
+/// into a black box so they are not optimised away.
+fn prepare(chunk: &[Arc<SocketShared>], event: &str) -> SmallVec<[Option<TableGuard>; CHUNK]> {
+    let mut touched = 0usize;
     for s in chunk {
-        acc = acc.wrapping_add(usize::from(s.ns_closing.load(Ordering::Relaxed)));
-        acc = acc.wrapping_add(usize::from(s.outbound.is_empty()));
-        acc = acc.wrapping_add(usize::from(s.consumer.get().is_some()));
+        touched = touched.wrapping_add(usize::from(takes_direct(s)));
     }
-    std::hint::black_box(acc);
+    let tables: SmallVec<[Option<TableGuard>; CHUNK]> = chunk
+        .iter()
+        .map(|s| takes_direct(s).then(|| s.client_table.load()))
+        .collect();
+    for table in tables.iter().flatten() {
+        if let Some(handlers) = table.as_ref() {
+            touched = touched.wrapping_add(handlers.touch(event));
+        }
+    }
+    std::hint::black_box(touched);
+    tables
 }
 
 /// The recipients of one broadcast on one shard.
@@ -78,23 +105,24 @@ pub(crate) struct Deliver {
 }
 
 impl Deliver {
-    /// Calls `f` with each recipient and its ack id.
-    fn for_each(&self, mut f: impl FnMut(&Arc<SocketShared>, Option<u64>)) {
+    /// Calls `f` with each recipient, its ack id and, for a room's
+    /// members, the handler table loaded ahead (see [`prepare`]).
+    fn for_each(&self, mut f: impl FnMut(&Arc<SocketShared>, Option<u64>, Option<&TableGuard>)) {
         match &self.recipients {
             Recipients::Room(members) => {
-                for chunk in members.chunks(WARM_CHUNK) {
-                    warm(chunk);
-                    for s in chunk {
+                for chunk in members.chunks(CHUNK) {
+                    let tables = prepare(chunk, &self.event.name);
+                    for (s, table) in chunk.iter().zip(&tables) {
                         if self.skip.as_ref().is_some_and(|k| Arc::ptr_eq(k, s)) {
                             continue;
                         }
-                        f(s, None);
+                        f(s, None, table.as_ref());
                     }
                 }
             }
             Recipients::Listed(list) => {
                 for (s, ack_id) in list {
-                    f(s, *ack_id);
+                    f(s, *ack_id, None);
                 }
             }
         }
@@ -108,19 +136,16 @@ impl Deliver {
 pub(crate) fn deliver(msg: Deliver, scratch: &mut Vec<Outbound>) {
     let mut report = FanoutReport::default();
     let mut fanout = Fanout::new(msg.policy, &msg.counters);
-    msg.for_each(|shared, ack_id| {
+    msg.for_each(|shared, ack_id, table| {
         // Nothing queued before it, and the client is attached: run its
         // handlers straight from the socket's table (pushing and draining
         // would be the same, at the cost of a lock round trip and of
         // reaching the client). The queue is empty, so no bound is exceeded.
-        if shared.consumer.get().is_some()
-            && shared.outbound.is_empty()
-            && !shared.ns_closing.load(Ordering::Relaxed)
-        {
+        if takes_direct(shared) {
             // Handlers' panics are caught inside; this guards the shard's
             // other clients against anything else, as `run` is guarded.
             match catch_unwind(AssertUnwindSafe(|| {
-                crate::client::deliver_direct(shared, &msg.event, ack_id)
+                crate::client::deliver_direct(shared, &msg.event, ack_id, table)
             })) {
                 Ok(true) => {
                     fanout.handed(&mut report);
@@ -195,7 +220,7 @@ pub(crate) fn refuse(msg: Deliver) {
     tracing::warn!("fan-out shard lagging: treating its recipients' queues as full");
     let mut report = FanoutReport::default();
     let mut fanout = Fanout::new(msg.policy, &msg.counters);
-    msg.for_each(|shared, ack_id| {
+    msg.for_each(|shared, ack_id, _| {
         let item = Outbound::Event {
             event: msg.event.clone(),
             ack_id,
