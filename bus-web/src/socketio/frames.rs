@@ -155,6 +155,33 @@ fn event_packet(ns: &str, event: &Event) -> String {
 
 /// The cached packet, shared, if it was encoded for namespace `ns`.
 fn wire_packet(wire: &Bytes, ns: &str) -> Option<EncodedText> {
+    // A broadcast reaches many connections of one worker in a row: the
+    // checked packet of the last one is kept, so the bytes are checked
+    // (UTF-8, namespace) once per worker, not once per recipient. The
+    // cache holds the bytes, so their address cannot be reused meanwhile.
+    LAST_WIRE.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((bytes, cached_ns, packet)) = &*last {
+            if bytes.as_ptr() == wire.as_ptr() && bytes.len() == wire.len() && cached_ns == ns {
+                return packet.clone();
+            }
+        }
+        let packet = check_wire(wire, ns);
+        *last = Some((wire.clone(), ns.to_owned(), packet.clone()));
+        packet
+    })
+}
+
+thread_local! {
+    /// The last broadcast frame checked on this thread: its bytes, the
+    /// namespace it was checked for and the result.
+    static LAST_WIRE: std::cell::RefCell<Option<(Bytes, String, Option<EncodedText>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `wire` as the message packet of an event in `ns`, or `None` if it is not
+/// valid text or belongs to another namespace.
+fn check_wire(wire: &Bytes, ns: &str) -> Option<EncodedText> {
     let packet = ByteString::try_from(wire.clone()).ok()?;
     let text = packet.strip_prefix('4')?;
     // Skip the type digit and, for binary events, the `<n>-` count.
