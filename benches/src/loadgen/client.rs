@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt as _, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -236,8 +236,8 @@ impl RunState {
         if first {
             self.primed.fetch_add(1, Ordering::Relaxed);
         }
-        self.received.fetch_add(1, Ordering::Relaxed);
-        self.pending.fetch_sub(1, Ordering::Relaxed);
+        // Counted locally; `flush` adds a burst to the shared counters.
+        tally.unflushed += 1;
         if let Some(slots) = &self.slots {
             let slot = &slots[(stamp.id as usize) & (SLOTS - 1)];
             let before =
@@ -247,6 +247,19 @@ impl RunState {
                     permits.add_permits(1);
                 }
             }
+        }
+    }
+
+    /// Adds the deliveries `tally` counted since the last flush to the shared
+    /// counters (once per burst of reads, not once per delivery: every
+    /// member updating two shared counters per delivery made the load
+    /// generator's threads fight over one cache line).
+    fn flush(&self, tally: &mut MemberTally) {
+        let n = std::mem::take(&mut tally.unflushed);
+        if n > 0 {
+            self.received.fetch_add(n, Ordering::Relaxed);
+            self.pending
+                .fetch_sub(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
         }
     }
 
@@ -285,43 +298,62 @@ pub struct MemberOutcome {
 }
 
 /// Reads `deliver` events into a tally and answers pings until `stop` turns true.
+///
+/// Reads whatever is already readable without waiting, and adds to the
+/// shared counters once per such burst; waits (for a frame or for `stop`)
+/// only when nothing is ready.
 pub async fn run_member(
     mut conn: Connection,
     run: std::sync::Arc<RunState>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> MemberOutcome {
     let mut tally = MemberTally::default();
+    let stop_now = stop.clone();
+    let stopped = async move {
+        let mut stop = stop;
+        // An error means the sender is gone: stop as well.
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    tokio::pin!(stopped);
+    let mut burst = 0u32;
     let error = loop {
-        if *stop.borrow_and_update() {
-            break None;
-        }
-        tokio::select! {
-            changed = stop.changed() => {
-                if changed.is_err() {
+        let message = match conn.ws.next().now_or_never() {
+            // A long burst still looks at the stop flag now and then.
+            Some(message) if burst < 256 => {
+                burst += 1;
+                message
+            }
+            _ => {
+                burst = 0;
+                run.flush(&mut tally);
+                if *stop_now.borrow() {
                     break None;
                 }
-            }
-            message = conn.ws.next() => {
-                let text = match message {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None => break Some(ClientError::Closed),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => break Some(e.into()),
-                };
-                match protocol::decode(&text) {
-                    Ok(ServerFrame::Deliver(stamp)) => run.on_deliver(stamp, &mut tally),
-                    Ok(ServerFrame::Ping) => {
-                        if let Err(e) = conn.ws.send(Message::text(PONG)).await {
-                            break Some(e.into());
-                        }
-                    }
-                    Ok(ServerFrame::Close | ServerFrame::Disconnected) => break Some(ClientError::Closed),
-                    Ok(_) => {}
-                    Err(e) => break Some(e.into()),
+                tokio::select! {
+                    () = &mut stopped => break None,
+                    message = conn.ws.next() => message,
                 }
             }
+        };
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_))) | None => break Some(ClientError::Closed),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break Some(e.into()),
+        };
+        match protocol::decode(&text) {
+            Ok(ServerFrame::Deliver(stamp)) => run.on_deliver(stamp, &mut tally),
+            Ok(ServerFrame::Ping) => {
+                if let Err(e) = conn.ws.send(Message::text(PONG)).await {
+                    break Some(e.into());
+                }
+            }
+            Ok(ServerFrame::Close | ServerFrame::Disconnected) => break Some(ClientError::Closed),
+            Ok(_) => {}
+            Err(e) => break Some(e.into()),
         }
     };
+    run.flush(&mut tally);
     MemberOutcome { tally, error }
 }
 

@@ -194,11 +194,26 @@ fn decode_event(data: &str) -> Result<ServerFrame<'_>, FrameError> {
         .map_err(|_| FrameError::BadDeliver)
 }
 
-/// Reads the three numbers of a stamp without a JSON parser (the hot path).
+/// Reads the three numbers of a stamp without a JSON parser (the hot path),
+/// for the layout [`publish_frame`] writes: `{"e":E,"i":I,"p":"…","t":T}`.
+/// `e` and `i` are read from the front and `t` from the back, so the
+/// padding in between is never scanned for a key; any other layout
+/// returns `None` (and the caller parses JSON).
 fn fast_stamp(payload: &str) -> Option<Stamp> {
-    let emitter = number_after(payload, r#""e":"#)?;
-    let id = number_after(payload, r#""i":"#)?;
-    let sent_nanos = number_after(payload, r#""t":"#)?;
+    let rest = payload.strip_prefix(r#"{"e":"#)?;
+    let (emitter, rest) = leading_number(rest)?;
+    let rest = rest.strip_prefix(r#","i":"#)?;
+    let (id, rest) = leading_number(rest)?;
+    rest.strip_prefix(r#","p":""#)?;
+    // The padding holds no ':', so the last one is the one of "t".
+    let colon = payload.rfind(':')?;
+    if !payload[..colon].ends_with(r#","t""#) {
+        return None;
+    }
+    let (sent_nanos, end) = leading_number(&payload[colon + 1..])?;
+    if end != "}" {
+        return None;
+    }
     Some(Stamp {
         emitter: u32::try_from(emitter).ok()?,
         id,
@@ -206,10 +221,11 @@ fn fast_stamp(payload: &str) -> Option<Stamp> {
     })
 }
 
-fn number_after(text: &str, key: &str) -> Option<u64> {
-    let start = text.find(key)? + key.len();
-    let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
-    text[start..start + digits].parse().ok()
+/// The decimal number `text` starts with, and what follows it.
+fn leading_number(text: &str) -> Option<(u64, &str)> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let number = text.get(..digits)?.parse().ok()?;
+    Some((number, &text[digits..]))
 }
 
 #[cfg(test)]
@@ -255,6 +271,39 @@ mod tests {
         assert_eq!(decode(r#"40{"sid":"x"}"#), Ok(ServerFrame::Other));
         assert_eq!(decode("41/bench,"), Ok(ServerFrame::Disconnected));
         assert_eq!(decode("2"), Ok(ServerFrame::Ping));
+    }
+
+    #[test]
+    fn a_published_stamp_comes_back_through_the_fast_path() {
+        let stamp = Stamp {
+            emitter: 7,
+            id: 123_456_789,
+            sent_nanos: 98_765_432_101,
+        };
+        let publish = publish_frame(stamp, 100);
+        // The server relays the payload unchanged as a `deliver` event.
+        let payload = publish
+            .strip_prefix(&format!(r#"42{NAMESPACE},["publish","#))
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap();
+        assert_eq!(fast_stamp(payload), Some(stamp));
+        let deliver = format!(r#"42{NAMESPACE},["deliver",{payload}]"#);
+        assert_eq!(decode(&deliver), Ok(ServerFrame::Deliver(stamp)));
+    }
+
+    #[test]
+    fn the_fast_path_declines_other_layouts() {
+        assert_eq!(fast_stamp(r#"{"e":1,"i":2,"t":3,"p":"x"}"#), None);
+        assert_eq!(fast_stamp(r#"{"e":1,"i":2,"p":"x","t":3,"z":1}"#), None);
+        assert_eq!(fast_stamp(r#"{"e":1,"i":2,"p":"x","t":}"#), None);
+        assert_eq!(
+            fast_stamp(r#"{"e":1,"i":2,"p":"x","t":3}"#),
+            Some(Stamp {
+                emitter: 1,
+                id: 2,
+                sent_nanos: 3
+            })
+        );
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct MemberTally {
     pub duplicates: u64,
     /// Deliveries of events sent during warm-up (not measured).
     pub unmeasured: u64,
+    /// New deliveries not yet added to the run's shared counters.
+    pub(crate) unflushed: u64,
 }
 
 impl Default for MemberTally {
@@ -77,6 +79,7 @@ impl Default for MemberTally {
             distinct: 0,
             duplicates: 0,
             unmeasured: 0,
+            unflushed: 0,
         }
     }
 }
