@@ -155,28 +155,64 @@ fn event_packet(ns: &str, event: &Event) -> String {
 
 /// The cached packet, shared, if it was encoded for namespace `ns`.
 fn wire_packet(wire: &Bytes, ns: &str) -> Option<EncodedText> {
-    // A broadcast reaches many connections of one worker in a row: the
-    // checked packet of the last one is kept, so the bytes are checked
-    // (UTF-8, namespace) once per worker, not once per recipient. The
-    // cache holds the bytes, so their address cannot be reused meanwhile.
-    LAST_WIRE.with(|last| {
-        let mut last = last.borrow_mut();
-        if let Some((bytes, cached_ns, packet)) = &*last {
-            if bytes.as_ptr() == wire.as_ptr() && bytes.len() == wire.len() && cached_ns == ns {
-                return packet.clone();
+    if wire.len() > CACHED_FRAME_MAX {
+        return check_wire(wire, ns);
+    }
+    // A broadcast reaches many connections of one worker, and with several
+    // broadcasts in flight their frames alternate. Each worker keeps its
+    // own checked copy of the recent frames: the bytes are checked (UTF-8,
+    // namespace) once per worker rather than once per recipient, and the
+    // reference counts that every recipient's frame takes and drops stay
+    // on this core instead of bouncing between the workers. An entry holds
+    // the broadcast's bytes, so their address cannot be reused meanwhile.
+    // Fibonacci hashing of the address: frames allocated a fixed stride
+    // apart still spread over the slots.
+    let slot =
+        ((wire.as_ptr() as usize).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % FRAME_CACHE_SLOTS;
+    FRAME_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.is_empty() {
+            cache.resize_with(FRAME_CACHE_SLOTS, || None);
+        }
+        let entry = cache.get_mut(slot)?;
+        if let Some(cached) = entry.as_ref() {
+            if cached.source.as_ptr() == wire.as_ptr()
+                && cached.source.len() == wire.len()
+                && cached.ns == ns
+            {
+                return cached.packet.clone();
             }
         }
-        let packet = check_wire(wire, ns);
-        *last = Some((wire.clone(), ns.to_owned(), packet.clone()));
+        let own = Bytes::copy_from_slice(wire);
+        let packet = check_wire(&own, ns);
+        *entry = Some(CachedFrame {
+            source: wire.clone(),
+            ns: ns.to_owned(),
+            packet: packet.clone(),
+        });
         packet
     })
 }
 
+/// Broadcast frames larger than this are not copied per worker.
+const CACHED_FRAME_MAX: usize = 4096;
+
+/// Recent broadcast frames kept per worker thread (direct-mapped by address).
+const FRAME_CACHE_SLOTS: usize = 64;
+
+/// One worker's checked copy of a broadcast frame.
+struct CachedFrame {
+    /// The broadcast's own bytes (identity, and kept alive while cached).
+    source: Bytes,
+    /// The namespace the frame was checked for.
+    ns: String,
+    /// This worker's copy, checked; `None` if it is not ours.
+    packet: Option<EncodedText>,
+}
+
 thread_local! {
-    /// The last broadcast frame checked on this thread: its bytes, the
-    /// namespace it was checked for and the result.
-    static LAST_WIRE: std::cell::RefCell<Option<(Bytes, String, Option<EncodedText>)>> =
-        const { std::cell::RefCell::new(None) };
+    static FRAME_CACHE: std::cell::RefCell<Vec<Option<CachedFrame>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `wire` as the message packet of an event in `ns`, or `None` if it is not
@@ -216,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn a_broadcast_frame_is_encoded_once_and_shared() {
+    fn a_broadcast_frame_is_encoded_once_and_shared_by_a_workers_recipients() {
         let event = Event::new("chat", Payload::from_raw(r#"["hi",1]"#, vec![]));
         let mut a = Vec::new();
         let mut b = Vec::new();
@@ -226,14 +262,28 @@ mod tests {
         assert_eq!(texts(&a), vec![r#"2["chat","hi",1]"#.to_owned()]);
         assert_eq!(a, b);
         assert_eq!(event.wire.get(), cached.as_ref());
-        // The whole Engine.IO packet, in the same buffer, not a copy.
-        match (&a[0], cached) {
-            (EngineMessage::Encoded(e), Some(w)) => {
-                assert_eq!(e.packet(), r#"42["chat","hi",1]"#);
-                assert_eq!(e.packet().as_bytes().as_ptr(), w.as_ptr());
-            }
+        let ptr = |out: &[EngineMessage]| match &out[0] {
+            EngineMessage::Encoded(e) => e.packet().as_bytes().as_ptr() as usize,
+            other => panic!("unexpected {other:?}"),
+        };
+        // The whole Engine.IO packet; one buffer for this thread's recipients.
+        match &a[0] {
+            EngineMessage::Encoded(e) => assert_eq!(e.packet(), r#"42["chat","hi",1]"#),
             other => panic!("unexpected {other:?}"),
         }
+        assert_eq!(ptr(&a), ptr(&b));
+        // Another worker thread gets its own copy of the same bytes.
+        let event = std::sync::Arc::new(event);
+        let other = event.clone();
+        let (text, elsewhere) = std::thread::spawn(move || {
+            let mut c = Vec::new();
+            push_event(&mut c, "/", &other, None);
+            (texts(&c), ptr(&c))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(text, texts(&a));
+        assert_ne!(elsewhere, ptr(&a));
     }
 
     #[test]
