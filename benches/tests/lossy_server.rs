@@ -1,5 +1,6 @@
-//! Lost events are counted exactly through the whole client path, against a
-//! deliberately lossy bench server that skips known deliveries.
+//! Lost events are counted exactly through the whole client path, against
+//! fake bench servers: a lossy one that skips known deliveries, and one
+//! that holds deliveries back and sends them in long bursts.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,20 +15,38 @@ use tokio_tungstenite::tungstenite::Message;
 
 type Members = Arc<Mutex<Vec<mpsc::UnboundedSender<String>>>>;
 
-/// A bench server that never delivers events whose id is a multiple of 4 to its first member.
-async fn lossy_server() -> Target {
+/// How a fake server delivers.
+#[derive(Clone, Copy)]
+struct Behaviour {
+    /// Never deliver event `id` to member number `m` when this says so.
+    skip: fn(m: usize, id: u64) -> bool,
+    /// Hold each member's deliveries and send them together this often.
+    hold: Option<Duration>,
+}
+
+/// A bench server that delivers as `behaviour` says.
+async fn fake_server(behaviour: Behaviour) -> Target {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let members: Members = Arc::default();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(connection(stream, members.clone()));
+            tokio::spawn(connection(stream, members.clone(), behaviour));
         }
     });
     Target::parse(&format!("ws://{addr}")).expect("target")
 }
 
-async fn connection(stream: tokio::net::TcpStream, members: Members) {
+/// A bench server that never delivers events whose id is a multiple of 4 to its first member.
+async fn lossy_server() -> Target {
+    fake_server(Behaviour {
+        skip: |m, id| m == 0 && id % 4 == 0,
+        hold: None,
+    })
+    .await
+}
+
+async fn connection(stream: tokio::net::TcpStream, members: Members, behaviour: Behaviour) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -37,10 +56,25 @@ async fn connection(stream: tokio::net::TcpStream, members: Members) {
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let mut tx = Some(tx);
+    let mut held = Vec::new();
+    let mut release = tokio::time::interval(behaviour.hold.unwrap_or(Duration::from_secs(3600)));
     loop {
         tokio::select! {
             Some(frame) = rx.recv() => {
-                if ws.send(Message::text(frame)).await.is_err() {
+                if behaviour.hold.is_some() {
+                    held.push(frame);
+                } else if ws.send(Message::text(frame)).await.is_err() {
+                    return;
+                }
+            }
+            _ = release.tick() => {
+                // One burst: every held frame, then one flush.
+                for frame in held.drain(..) {
+                    if ws.feed(Message::text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if ws.flush().await.is_err() {
                     return;
                 }
             }
@@ -59,7 +93,7 @@ async fn connection(stream: tokio::net::TcpStream, members: Members) {
                     let deliver = text.replacen("publish", "deliver", 1);
                     let Ok(ServerFrame::Deliver(stamp)) = decode(&deliver) else { return };
                     for (m, member) in members.lock().expect("members").iter().enumerate() {
-                        if m == 0 && stamp.id % 4 == 0 {
+                        if (behaviour.skip)(m, stamp.id) {
                             continue;
                         }
                         let _ = member.send(deliver.clone());
@@ -92,5 +126,31 @@ async fn deliveries_a_server_skips_are_counted_as_lost_exactly() {
     assert_eq!(report.lost, skipped, "{report:?}");
     assert_eq!(report.deliveries, sent * 3 - skipped);
     assert_eq!(report.members_short, 1);
+    assert_eq!(report.duplicates, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_longer_than_a_members_read_burst_loses_nothing() {
+    // Deliveries held for 400 ms, then sent together: about 400 frames at
+    // once, more than a member reads before it looks at its stop flag.
+    let target = fake_server(Behaviour {
+        skip: |_, _| false,
+        hold: Some(Duration::from_millis(400)),
+    })
+    .await;
+    let mut config = LoadConfig::new(target);
+    config.clients = 1;
+    config.warmup = Duration::ZERO;
+    config.duration = Duration::from_millis(900);
+    config.drain = Duration::from_secs(2);
+    config.mode = Mode::Rate(1000.0); // 1 000 events/s to the one member
+    let report = run_load(&config).await.expect("the run succeeds");
+    assert!(
+        report.events_sent > 300,
+        "events sent: {}",
+        report.events_sent
+    );
+    assert_eq!(report.lost, 0, "{report:?}");
+    assert_eq!(report.deliveries, report.events_sent);
     assert_eq!(report.duplicates, 0);
 }

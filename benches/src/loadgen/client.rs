@@ -308,7 +308,6 @@ pub async fn run_member(
     stop: watch::Receiver<bool>,
 ) -> MemberOutcome {
     let mut tally = MemberTally::default();
-    let stop_now = stop.clone();
     let stopped = async move {
         let mut stop = stop;
         // An error means the sender is gone: stop as well.
@@ -317,19 +316,22 @@ pub async fn run_member(
     tokio::pin!(stopped);
     let mut burst = 0u32;
     let error = loop {
-        let message = match conn.ws.next().now_or_never() {
-            // A long burst still looks at the stop flag now and then.
-            Some(message) if burst < 256 => {
+        // A long burst still looks at the stop flag now and then.
+        let ready = if burst < 256 {
+            conn.ws.next().now_or_never()
+        } else {
+            None
+        };
+        let message = match ready {
+            Some(message) => {
                 burst += 1;
                 message
             }
-            _ => {
+            None => {
                 burst = 0;
                 run.flush(&mut tally);
-                if *stop_now.borrow() {
-                    break None;
-                }
                 tokio::select! {
+                    biased;
                     () = &mut stopped => break None,
                     message = conn.ws.next() => message,
                 }
