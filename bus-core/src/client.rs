@@ -67,7 +67,6 @@ pub struct Incoming {
 }
 
 struct Inner {
-    done: AtomicBool,
     conn: Connection,
     ns: Namespace,
     acks: AckMap,
@@ -102,20 +101,19 @@ impl Drop for Inner {
 }
 
 impl Inner {
+    /// Whether the client finished (its handler table is taken out).
+    fn finished(&self) -> bool {
+        !self.conn.shared.client_table.is_open()
+    }
+
+    /// Runs once: takes the handlers out (they may capture client handles:
+    /// cycles), fails pending acks and runs the disconnect handlers.
     fn finish(&self, reason: DisconnectReason) {
-        if self.done.swap(true, Ordering::AcqRel) {
+        let Some(table) = self.conn.shared.client_table.close() else {
             return;
-        }
+        };
         self.acks.fail_all();
-        // Take the handlers out: they may capture client handles (cycles).
-        let hs = self
-            .conn
-            .shared
-            .client_table
-            .close()
-            .map(|table| table.disconnect.clone())
-            .unwrap_or_default();
-        for h in hs {
+        for h in &table.disconnect {
             if catch_unwind(AssertUnwindSafe(|| h(reason))).is_err() {
                 tracing::error!(socket = %self.conn.id(), "client disconnect handler panicked");
             }
@@ -193,7 +191,6 @@ impl Client {
                 ns: ns.clone(),
                 acks: AckMap::default(),
                 manual_ack: options.manual_ack,
-                done: AtomicBool::new(false),
                 dispatcher: dispatcher.clone(),
                 slot,
             });
@@ -217,7 +214,7 @@ impl Client {
 
     /// False once disconnected (either side).
     pub fn connected(&self) -> bool {
-        !self.inner.done.load(Ordering::Acquire) && self.inner.conn.is_connected()
+        !self.inner.finished() && self.inner.conn.is_connected()
     }
 
     fn update_handlers(&self, change: impl Fn(&mut Handlers)) {
@@ -524,7 +521,7 @@ impl Ready for Inner {
     /// of them at once, so the shared events' reference counts are touched
     /// in bursts rather than once per recipient between other threads).
     fn run(&self, batch: &mut Vec<Outbound>) {
-        if self.done.load(Ordering::Acquire) {
+        if self.finished() {
             return;
         }
         let start = batch.len();

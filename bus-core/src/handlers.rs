@@ -110,7 +110,7 @@ pub(crate) struct HandlerTable(ArcSwapOption<Handlers>);
 impl std::fmt::Debug for HandlerTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HandlerTable")
-            .field("open", &self.0.load().is_some())
+            .field("open", &self.is_open())
             .finish()
     }
 }
@@ -139,7 +139,13 @@ impl HandlerTable {
         });
     }
 
-    /// Takes the table out: no handler runs from a later load.
+    /// Whether the table is published (the client built and not finished).
+    pub(crate) fn is_open(&self) -> bool {
+        self.0.load().is_some()
+    }
+
+    /// Takes the table out: no handler runs from a later load. Returns it
+    /// to the one caller that took it.
     pub(crate) fn close(&self) -> Option<Arc<Handlers>> {
         self.0.swap(None)
     }

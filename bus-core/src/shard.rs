@@ -105,18 +105,27 @@ pub(crate) struct Deliver {
 }
 
 impl Deliver {
-    /// Calls `f` with each recipient, its ack id and, for a room's
-    /// members, the handler table loaded ahead (see [`prepare`]).
-    fn for_each(&self, mut f: impl FnMut(&Arc<SocketShared>, Option<u64>, Option<&TableGuard>)) {
+    /// Calls `f` with each recipient, its ack id and, with `load_tables`
+    /// for a room's members, the handler table loaded ahead (see
+    /// [`prepare`]).
+    fn for_each(
+        &self,
+        load_tables: bool,
+        mut f: impl FnMut(&Arc<SocketShared>, Option<u64>, Option<&TableGuard>),
+    ) {
         match &self.recipients {
             Recipients::Room(members) => {
                 for chunk in members.chunks(CHUNK) {
-                    let tables = prepare(chunk, &self.event.name);
-                    for (s, table) in chunk.iter().zip(&tables) {
+                    let tables = if load_tables {
+                        prepare(chunk, &self.event.name)
+                    } else {
+                        SmallVec::new()
+                    };
+                    for (i, s) in chunk.iter().enumerate() {
                         if self.skip.as_ref().is_some_and(|k| Arc::ptr_eq(k, s)) {
                             continue;
                         }
-                        f(s, None, table.as_ref());
+                        f(s, None, tables.get(i).and_then(Option::as_ref));
                     }
                 }
             }
@@ -136,7 +145,7 @@ impl Deliver {
 pub(crate) fn deliver(msg: Deliver, scratch: &mut Vec<Outbound>) {
     let mut report = FanoutReport::default();
     let mut fanout = Fanout::new(msg.policy, &msg.counters);
-    msg.for_each(|shared, ack_id, table| {
+    msg.for_each(true, |shared, ack_id, table| {
         // Nothing queued before it, and the client is attached: run its
         // handlers straight from the socket's table (pushing and draining
         // would be the same, at the cost of a lock round trip and of
@@ -220,7 +229,7 @@ pub(crate) fn refuse(msg: Deliver) {
     tracing::warn!("fan-out shard lagging: treating its recipients' queues as full");
     let mut report = FanoutReport::default();
     let mut fanout = Fanout::new(msg.policy, &msg.counters);
-    msg.for_each(|shared, ack_id, _| {
+    msg.for_each(false, |shared, ack_id, _| {
         let item = Outbound::Event {
             event: msg.event.clone(),
             ack_id,

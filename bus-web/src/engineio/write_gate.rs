@@ -36,11 +36,12 @@ struct GateState {
     /// Set once the `101` answer is written; taken (the write side shut
     /// down) when the connection ends.
     writer: Option<Arc<OwnedWriteHalf>>,
-    /// The connection actor is writing (or has bytes to write): the session
-    /// must not write directly until it is done.
+    /// The connection actor is writing: the session must not write
+    /// directly until it is done.
     busy: bool,
-    /// Bytes that must go out before anything else: the tail of a batch
-    /// the socket did not take at once.
+    /// Bytes that must go out before anything else (the tail of a batch
+    /// the socket did not take at once): while there are any, the session
+    /// queues behind them rather than writing.
     pending: BytesMut,
     /// A write failed or the connection ended: nothing is written any more.
     closed: bool,
@@ -95,7 +96,6 @@ impl WriteGate {
                 }
                 Ok(n) => bytes.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    state.busy = true;
                     state.pending = bytes;
                     return WriteNow::Pending;
                 }
@@ -125,15 +125,14 @@ impl WriteGate {
         Some((writer, all))
     }
 
-    /// The connection actor's write ended (`ok`: completely). The gate stays
-    /// held if the session queued more meanwhile (its `FlushPending` writes
-    /// them next), so nothing overtakes them.
+    /// The connection actor's write ended (`ok`: completely). Whatever the
+    /// session queued meanwhile is pending, so it still goes out before any
+    /// direct write (its `FlushPending` writes it next).
     pub(crate) fn end(&self, ok: bool) {
         let mut state = self.lock();
+        state.busy = false;
         if !ok {
             state.close();
-        } else if state.pending.is_empty() {
-            state.busy = false;
         }
     }
 
