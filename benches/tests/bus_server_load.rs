@@ -1,6 +1,8 @@
 //! The load generator against bus itself: the bus-web gateway with the
 //! `/bench` namespace, started in process on a free loopback port.
 
+mod common;
+
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
@@ -8,8 +10,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use benches::loadgen::target::Target;
-use benches::loadgen::{run_load, LoadConfig, Mode};
+use benches::loadgen::{run_load, Mode};
 use bus_web::{bench_protocol, SocketIo};
+use common::{assert_every_event_reached_every_member, run_bounded, small_load};
 
 /// A running gateway; dropping it stops the HTTP server and its thread.
 struct BusServer {
@@ -60,43 +63,19 @@ impl Drop for BusServer {
     }
 }
 
-fn small_load(target: Target, clients: u32, mode: Mode) -> LoadConfig {
-    let mut config = LoadConfig::new(target);
-    config.label = "bus".into();
-    config.clients = clients;
-    config.mode = mode;
-    config.warmup = Duration::from_millis(300);
-    config.duration = Duration::from_millis(700);
-    config.drain = Duration::from_secs(3);
-    config.connect_timeout = Duration::from_secs(5);
-    config
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bus_member_receives_every_event_with_a_fixed_number_in_flight() {
     let server = BusServer::start();
-    let config = small_load(server.target.clone(), 20, Mode::InFlight(8));
-    let report = tokio::time::timeout(config.hard_deadline(), run_load(&config))
-        .await
-        .expect("the run stops by itself")
-        .expect("the run succeeds");
-    assert!(
-        report.events_sent > 10,
-        "events sent: {}",
-        report.events_sent
-    );
-    assert_eq!(report.lost, 0, "{report:?}");
-    assert_eq!(report.duplicates, 0, "{report:?}");
-    assert_eq!(report.connection_errors, 0, "{report:?}");
-    assert_eq!(report.deliveries, report.events_sent * 20);
-    assert!(report.p50_us > 0 && report.p50_us <= report.p99_us);
+    let config = small_load(server.target.clone(), "bus", 20, Mode::InFlight(8));
+    let report = run_bounded(&config).await;
+    assert_every_event_reached_every_member(&report, 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fixed_rate_against_bus_is_delivered_without_loss() {
     let server = BusServer::start();
     // 1 000 deliveries/s to 10 members: 100 events/s, about 70 in the window.
-    let config = small_load(server.target.clone(), 10, Mode::Rate(1000.0));
+    let config = small_load(server.target.clone(), "bus", 10, Mode::Rate(1000.0));
     let report = run_load(&config).await.expect("the run succeeds");
     assert!(
         (10..=200).contains(&report.events_sent),
